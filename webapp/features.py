@@ -1,0 +1,111 @@
+"""Activations and weights -> compact, JSON-ready layers. Pure functions.
+
+Encoding of a layer's values (documented in the README):
+    values are stored channel by channel (channel-major), each channel as
+    uint8 bytes q; the real value is  min[c] + q / 255 * (max[c] - min[c]).
+    A (H, W, C) output becomes C planes of H*W bytes, row by row; a (units,)
+    output is one plane of ``units`` bytes. ``data`` is the base64 of all
+    planes one after another. A channel whose min equals max is constant.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+import numpy as np
+
+from webapp.model import LayerInfo
+
+# Settings of a layer worth explaining on the page, when the layer has them.
+CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate", "scale", "activation")
+
+
+def quantize_channels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel uint8 quantization of a (..., C) array.
+
+    Returns:
+        (planes uint8 of shape (C, ...), minimum per channel, maximum per channel)
+    """
+    planes = np.moveaxis(values.astype(np.float32), -1, 0).reshape(values.shape[-1], -1)
+    low = planes.min(axis=1)
+    high = planes.max(axis=1)
+    span = np.where(high > low, high - low, 1.0)
+    quantized = np.round((planes - low[:, None]) / span[:, None] * 255.0).astype(np.uint8)
+    return quantized.reshape((values.shape[-1], *values.shape[:-1])), low, high
+
+
+def dequantize_channels(data: bytes, shape: Sequence[int], low: Sequence[float], high: Sequence[float]) -> np.ndarray:
+    """Invert ``encode_values``: bytes + per-channel range -> float array of ``shape`` (channels last)."""
+    channels = shape[-1] if len(shape) > 1 else 1
+    spatial = tuple(shape[:-1]) if len(shape) > 1 else tuple(shape)
+    planes = np.frombuffer(data, dtype=np.uint8).astype(np.float32).reshape(channels, -1)
+    low_array, high_array = np.asarray(low, np.float32), np.asarray(high, np.float32)
+    values = low_array[:, None] + planes / 255.0 * (high_array - low_array)[:, None]
+    values = values.reshape((channels, *spatial))
+    return np.moveaxis(values, 0, -1) if len(shape) > 1 else values.reshape(spatial)
+
+
+def encode_values(values: np.ndarray) -> dict:
+    """One layer's output as {encoding, min, max, data}; 1-D outputs count as one channel."""
+    as_channels = values if values.ndim > 1 else values[:, None]
+    planes, low, high = quantize_channels(as_channels)
+    if values.ndim == 1:
+        planes = planes.reshape(1, -1)
+    return {
+        "encoding": "uint8-per-channel",
+        "min": [float(value) for value in low],
+        "max": [float(value) for value in high],
+        "data": base64.b64encode(planes.tobytes()).decode("ascii"),
+    }
+
+
+def layer_settings(info: LayerInfo) -> dict:
+    """The settings of a layer the page explains (kernel size, stride, padding, ...)."""
+    settings = {}
+    for key in CONFIG_KEYS:
+        if key in info.config:
+            value = info.config[key]
+            settings[key] = list(value) if isinstance(value, tuple) else value
+    return settings
+
+
+def encode_layers(infos: Sequence[LayerInfo], outputs: Sequence[np.ndarray]) -> list[dict]:
+    """Every layer's output for one image, in model order, ready for JSON."""
+    return [
+        {
+            "name": info.name,
+            "kind": info.kind,
+            "shape": list(output.shape),
+            "parameters": info.parameters,
+            "settings": layer_settings(info),
+            **encode_values(output),
+        }
+        for info, output in zip(infos, outputs, strict=True)
+    ]
+
+
+def encode_kernels(weights: dict[str, dict[str, np.ndarray]], kinds: dict[str, str]) -> list[dict]:
+    """Convolution kernels as exact float32, little-endian, base64.
+
+    ``kernel`` has Keras's layout (kh, kw, in_channels, filters), flattened in C
+    order; ``bias`` has one value per filter.
+    """
+    entries = []
+    for name, variables in weights.items():
+        if kinds.get(name) != "Conv2D":
+            continue
+        kernel = variables["kernel"].astype("<f4")
+        bias = variables.get("bias", np.zeros(kernel.shape[-1])).astype("<f4")
+        entries.append(
+            {
+                "name": name,
+                "kernel_shape": list(kernel.shape),
+                "encoding": "float32-le",
+                "kernel": base64.b64encode(kernel.tobytes()).decode("ascii"),
+                "bias": [float(value) for value in bias],
+                "min": float(kernel.min()),
+                "max": float(kernel.max()),
+            }
+        )
+    return entries

@@ -1,0 +1,66 @@
+"""gunicorn settings for digit-lens: ``gunicorn -c python:webapp.gunicorn_conf 'webapp:create_app()'``.
+
+Every name below is a gunicorn setting; the environment can override the
+common ones. The app (and so the model) is created in each worker after the
+fork: TensorFlow is not fork-safe, so ``preload_app`` must stay off.
+"""
+
+import os
+
+# Where to listen: HOST and PORT, as in `make run`.
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+# One worker per core: a prediction is CPU work and TensorFlow runs each
+# worker single-threaded (TF_THREADS). Each worker holds its own model
+# (~600 MB with TensorFlow).
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+# Threads let a worker answer /healthz and /readyz while its model loads in
+# the background, and overlap request I/O with model calls.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+# Never load the app in the master (see above).
+preload_app = False
+
+# A worker that stops heart-beating this long is killed and replaced. The
+# model loads in a background thread, so the 5-10 s load does not count
+# against it; 30 s covers a slow cold start with room to spare.
+timeout = 30
+
+# On SIGTERM, in-flight requests get this long to finish before workers are killed.
+graceful_timeout = 20
+
+# Idle keep-alive connections are closed after this many seconds.
+keepalive = 5
+
+# Backstop against slow growth: each worker is recycled after this many
+# requests, jittered so that they do not all restart at once.
+max_requests = 20000
+max_requests_jitter = 2000
+
+# Refuse absurd request lines and headers before the app sees them.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+
+# Logs to stderr; the access log is off by default (ACCESS_LOG=- turns it on).
+accesslog = os.environ.get("ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+
+# Quiet TensorFlow's C++ start-up chatter in the workers.
+raw_env = ["TF_CPP_MIN_LOG_LEVEL=2"]
+
+
+def post_worker_init(worker):
+    """Start loading the model in this worker, now that it has forked."""
+    import logging
+
+    from webapp import model
+
+    # The app's own messages (model loaded, errors) go where gunicorn's go.
+    app_log = logging.getLogger("webapp")
+    app_log.handlers = worker.log.error_log.handlers
+    app_log.setLevel(worker.log.error_log.level)
+    model.get_holder(worker.wsgi).start()

@@ -1,0 +1,284 @@
+"""PNG bytes -> the 28x28 uint8 image MNIST's own procedure would have made.
+
+MNIST's digits were cropped to their ink, scaled to fit a 20x20 box with
+anti-aliasing, and placed in a 28x28 field with their centre of mass at the
+centre. A canvas drawing is none of that: any size, any place, either
+polarity, often transparent, and drawn with a pen whose width has nothing to
+do with the digit's size. This module makes it MNIST-like. Pure numpy and
+Pillow, no Flask.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFile
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FIELD_SIZE = 28
+BOX_SIZE = 20
+# The longer side of the working copy on which stroke width is adjusted:
+# large enough for sub-pixel accuracy at 20 px, small enough to be cheap.
+WORK_SIZE = 80
+WORK_SCALE = WORK_SIZE // BOX_SIZE
+
+# Ink is "present" above this (0..1, after removing the background level).
+INK_THRESHOLD = 0.25
+# A drawing whose ink fits in less than this fraction of the image's longer
+# side is a speck (a tap, a dot of dust), not a digit.
+SPECK_FRACTION = 0.03
+
+# Stroke width of MNIST digits at 20 px scale, by stroke_width() below:
+# median 1.96 px, 10th-90th percentile 1.43-2.76 px (3,000 training digits).
+# Strokes outside a band that holds ~97% of MNIST's digits are brought back
+# to the median: MNIST's own digits pass through untouched, while a thin pen
+# on a big digit or a fat finger on a small one becomes MNIST-like.
+MNIST_STROKE_WIDTH = 2.0
+THINNEST_STROKE = 1.1
+THICKEST_STROKE = 3.5
+
+DEFAULT_MAX_PIXELS = 4096 * 4096
+DEFAULT_MAX_SIDE = 8192
+
+LEVELS = np.arange(256, dtype=np.float64)
+INK_MASK_TABLE = bytes(255 if level >= round(INK_THRESHOLD * 255) else 0 for level in range(256))
+
+
+class PreprocessError(ValueError):
+    """The image cannot be read; ``code`` is the API's error slug."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The model input and what was learnt on the way."""
+
+    image: np.ndarray  # uint8 (28, 28), ink = 255
+    empty: bool  # nothing (or only a speck) was drawn
+
+
+def png_dimensions(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk, read before any decoding.
+
+    Raises:
+        PreprocessError: not a PNG, or no valid IHDR chunk.
+    """
+    if not data.startswith(PNG_SIGNATURE):
+        raise PreprocessError(
+            "unsupported-image-format", "the image is not a PNG (its first bytes are not the PNG signature); send a PNG"
+        )
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        raise PreprocessError("invalid-image", "the PNG is truncated or has no IHDR header; send a complete PNG file")
+    length, = struct.unpack(">I", data[8:12])
+    width, height = struct.unpack(">II", data[16:24])
+    if length != 13 or zlib.crc32(data[12:29]) != struct.unpack(">I", data[29:33])[0]:
+        raise PreprocessError("invalid-image", "the PNG header is corrupt (bad IHDR length or checksum)")
+    if width == 0 or height == 0:
+        raise PreprocessError("invalid-image", f"the PNG declares an empty image ({width}x{height})")
+    return width, height
+
+
+def decode_png(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> Image.Image:
+    """Decode a PNG (first frame of an animated one), checking its dimensions from the header first.
+
+    A tiny file declaring a huge image is refused before anything is allocated.
+    """
+    width, height = png_dimensions(data)
+    if width * height > max_pixels or max(width, height) > max_side:
+        raise PreprocessError(
+            "image-too-large",
+            f"the PNG is {width}x{height} pixels; at most {max_pixels} pixels and {max_side} per side are accepted: "
+            "send a smaller image (a few hundred pixels is plenty)",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["PNG"])
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError,
+            EOFError, struct.error, zlib.error) as error:
+        raise PreprocessError("invalid-image", f"the PNG could not be decoded ({error}); send a valid PNG file") from None
+    return image
+
+
+def _grey_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """8-bit grey levels and alpha (None when fully opaque) of any PNG mode."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # Pillow's 16-bit to 8-bit conversion clips instead of scaling.
+        wide = np.asarray(image, dtype=np.uint32)
+        return Image.fromarray(((wide * 255 + 32767) // 65535).clip(0, 255).astype(np.uint8)), None
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        if image.mode not in ("RGBA", "LA"):
+            image = image.convert("RGBA")
+        # convert("L") + getchannel is 3x faster than convert("LA") on RGBA.
+        alpha = image.getchannel("A")
+        return image.convert("L"), (None if alpha.getextrema()[0] == 255 else alpha)
+    return image.convert("L"), None
+
+
+def ink_image(image: Image.Image) -> Image.Image:
+    """Ink intensity as an 8-bit image (255 = full ink), whatever the polarity and transparency.
+
+    A transparent canvas holds its ink in the alpha channel; its transparent
+    pixels carry an arbitrary colour (usually black), so a plain greyscale
+    conversion of black ink on a transparent canvas is all black. Compose onto
+    a background that contrasts with the ink's own colour first. Everything
+    full-size here runs in Pillow's C code.
+    """
+    grey, alpha = _grey_and_alpha(image)
+    if alpha is not None:
+        # The colour of the (partly) opaque pixels is the ink's.
+        visible = np.asarray(grey.histogram(mask=alpha), dtype=np.float64)
+        ink_level = float(visible @ LEVELS / visible.sum()) if visible.any() else 0.0
+        background = Image.new("L", grey.size, 255 if ink_level < 128 else 0)
+        grey = Image.composite(grey, background, alpha)
+    # Most of a drawing is background: the median says which polarity it is.
+    counts = np.cumsum(grey.histogram())
+    median = int(np.searchsorted(counts, counts[-1] / 2))
+    inverted = median > 127
+    background_ink = 255 - median if inverted else median
+    if background_ink >= 242:
+        return Image.new("L", grey.size, 0)
+    # One lookup table: flip dark ink to high values, and take an off-white
+    # page or a grey backdrop (the background level) down to zero.
+    ink = (255 - LEVELS) if inverted else LEVELS
+    table = np.clip((ink - background_ink) * 255.0 / (255 - background_ink), 0, 255)
+    return grey.point(np.round(table).astype(np.uint8).tobytes())
+
+
+def stroke_width(ink: np.ndarray, threshold: float = 0.5) -> float:
+    """Mean stroke width in pixels: twice the inked area over the inked boundary length.
+
+    For a stroke of width w and length L, area = wL and the boundary is about
+    2L, so 2 * area / boundary ~ w. The boundary counts pixel edges between
+    ink and background (4-neighbourhood).
+    """
+    mask = ink >= threshold
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1)
+    boundary = int((padded[1:, :] != padded[:-1, :]).sum() + (padded[:, 1:] != padded[:, :-1]).sum())
+    return 2.0 * area / boundary
+
+
+def _disk_offsets(radius: int) -> list[tuple[int, int]]:
+    return [
+        (dy, dx)
+        for dy in range(-radius, radius + 1)
+        for dx in range(-radius, radius + 1)
+        if dy * dy + dx * dx <= radius * radius + radius
+    ]
+
+
+def _morphology(ink: np.ndarray, radius: int, thicken: bool) -> np.ndarray:
+    """Grey-level dilation (thicken) or erosion by a disk of ``radius`` pixels."""
+    padded = np.pad(ink, radius)
+    height, width = ink.shape
+    combine = np.maximum if thicken else np.minimum
+    result = None
+    for dy, dx in _disk_offsets(radius):
+        shifted = padded[radius + dy : radius + dy + height, radius + dx : radius + dx + width]
+        result = shifted.copy() if result is None else combine(result, shifted)
+    return result
+
+
+def _resize(ink: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize float ink with area averaging when shrinking (MNIST's anti-aliasing) and bicubic when growing."""
+    source = Image.fromarray(ink.astype(np.float32), mode="F")
+    shrinking = width <= ink.shape[1] and height <= ink.shape[0]
+    resized = source.resize((width, height), Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def normalize_stroke(ink: np.ndarray, scale: float) -> np.ndarray:
+    """Thicken strokes too thin for MNIST, thin strokes too thick, at working scale.
+
+    Args:
+        ink: the cropped drawing at working resolution.
+        scale: working pixels per pixel of the final 20 px box.
+    """
+    width = stroke_width(ink) / scale
+    if THINNEST_STROKE <= width <= THICKEST_STROKE or width == 0.0:
+        return ink
+    radius = int(round(abs(MNIST_STROKE_WIDTH - width) * scale / 2))
+    if radius == 0:
+        return ink
+    if width < THINNEST_STROKE:
+        return _morphology(ink, radius, thicken=True)
+    # Erode only as far as it keeps every stroke: never below MNIST's median.
+    eroded = _morphology(ink, radius, thicken=False)
+    return eroded if (eroded >= 0.5).any() else ink
+
+
+def center_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the intensity-weighted centre."""
+    total = image.sum()
+    rows, columns = np.indices(image.shape)
+    return float((rows * image).sum() / total), float((columns * image).sum() / total)
+
+
+def to_mnist(ink: Image.Image) -> Prepared:
+    """Ink of any size (8-bit image, 255 = ink) -> MNIST format.
+
+    Crop to the ink's bounding box, scale the longer side to 20 px keeping the
+    aspect ratio, bring the stroke width into MNIST's range, and place the
+    result in a 28x28 field with its centre of mass at the centre.
+    """
+    empty = Prepared(image=np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.uint8), empty=True)
+    box = ink.point(INK_MASK_TABLE).getbbox()
+    if box is None:
+        return empty
+    left, top, right, bottom = box
+    width, height = right - left, bottom - top
+    extent = max(width, height)
+    if extent < SPECK_FRACTION * max(ink.size) or extent < 2:
+        return empty
+
+    # Work at 4x the final size, where one working pixel is a quarter of a
+    # final pixel: stroke width can be adjusted finely and cheaply there.
+    factor = WORK_SIZE / extent
+    work_width, work_height = max(1, round(width * factor)), max(1, round(height * factor))
+    crop = ink.crop(box)
+    filter_ = Image.Resampling.BOX if factor <= 1 else Image.Resampling.BICUBIC
+    work = np.asarray(crop.resize((work_width, work_height), filter_), dtype=np.float32) / 255.0
+    work = normalize_stroke(work, WORK_SCALE)
+
+    box_width, box_height = max(1, round(work_width / WORK_SCALE)), max(1, round(work_height / WORK_SCALE))
+    digit = _resize(work, box_width, box_height)
+    peak = digit.max()
+    if peak <= 0:
+        return empty
+    # A faint or very thin drawing still gets full-strength ink, as MNIST's had.
+    digit = np.clip(digit / peak, 0.0, 1.0)
+
+    # MNIST's centres of mass sit at pixel (14, 14): mean 13.99, 14.00.
+    row, column = center_of_mass(digit)
+    centre = FIELD_SIZE // 2
+    top = int(np.clip(round(centre - row), 0, FIELD_SIZE - box_height))
+    left = int(np.clip(round(centre - column), 0, FIELD_SIZE - box_width))
+    field = np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.float32)
+    field[top : top + box_height, left : left + box_width] = digit
+    return Prepared(image=np.round(field * 255).astype(np.uint8), empty=False)
+
+
+def prepare(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> Prepared:
+    """PNG bytes -> MNIST-format 28x28 image; the whole pipeline.
+
+    Raises:
+        PreprocessError: the bytes are not an acceptable PNG.
+    """
+    return to_mnist(ink_image(decode_png(data, max_pixels=max_pixels, max_side=max_side)))
+
+
+# Truncated files are errors, never silently padded images.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
