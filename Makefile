@@ -23,8 +23,9 @@ train: $(VENV)/.installed-test data
 bench: $(VENV)/.installed-test data
 	$(BIN)/python -m bench
 
-eval: $(VENV)/.installed-test data
+eval: $(VENV)/.installed-test chromium data
 	$(BIN)/python -m bench.accuracy
+	$(BIN)/python -m bench.browser_accuracy
 
 data: npm $(VENV)/.installed
 	$(BIN)/python -m train.data --data-dir $(DATA_DIR)

@@ -53,3 +53,44 @@ def mnist():
     from train import data
 
     return data.load()
+
+
+# Browser tests: Debian's Chromium driven by Playwright, against the real
+# gunicorn server with the shipped model.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "screenshots")
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The app under gunicorn (webapp.gunicorn_conf) on a free port; yields its base URL."""
+    from bench.server import gunicorn, wait_ready
+
+    with gunicorn(workers=1) as (port, _):
+        wait_ready(port, workers=1)
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser):
+    """A fresh desktop page; console errors (CSP violations included) fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.console_errors = errors
+    yield page
+    context.close()

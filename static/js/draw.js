@@ -1,0 +1,115 @@
+// The drawing page: draw a digit, read it live.
+
+import { postImage } from './lib/api.js';
+import { LiveReader } from './lib/live.js';
+import { Pad } from './lib/pad.js';
+import { buildBars, renderImage, renderProbabilities } from './lib/render.js';
+import { loadDrawing, saveDrawing } from './lib/store.js';
+
+const page = document.body.dataset;
+const pad = new Pad(document.querySelector('[data-testid=pad]'));
+const prediction = document.querySelector('[data-testid=prediction]');
+const status = document.querySelector('[data-testid=status]');
+const bars = document.querySelector('[data-testid=probabilities]');
+const modelInput = document.querySelector('[data-testid=model-input]');
+const hint = document.querySelector('#pad-hint');
+const undoButton = document.querySelector('[data-testid=undo]');
+const clearButton = document.querySelector('[data-testid=clear]');
+
+const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
+
+function showStatus(text, kind = 'info') {
+  status.textContent = text;
+  status.dataset.kind = kind;
+}
+
+function showNothing() {
+  prediction.textContent = '';
+  prediction.dataset.reason = 'blank';
+  renderProbabilities(bars, null);
+  renderImage(modelInput, null);
+  showStatus('Draw a digit, 0 to 9, on the pad.');
+}
+
+function showAnswer(answer) {
+  renderProbabilities(bars, answer.probabilities);
+  renderImage(modelInput, answer.input);
+  if (answer.digit !== null) {
+    prediction.textContent = String(answer.digit);
+    prediction.dataset.reason = 'read';
+    showStatus(`Read as ${answer.digit}, ${percent.format(answer.confidence)} sure.`);
+    return;
+  }
+  prediction.textContent = '?';
+  prediction.dataset.reason = answer.reason;
+  if (answer.reason === 'empty') {
+    showStatus('Nothing to read yet: that is too small to be a digit.');
+  } else {
+    const best = answer.probabilities.indexOf(answer.confidence);
+    showStatus(`Not sure: maybe a ${best} (${percent.format(answer.confidence)}). Try drawing it bigger or clearer.`);
+  }
+}
+
+const reader = new LiveReader({
+  request: async (signal) => postImage(page.predictUrl, await pad.toBlob(), signal),
+  onAnswer: (answer) => showAnswer(answer),
+  onError: (error) => {
+    const message =
+      error.code === 'unreachable'
+        ? 'The server cannot be reached. Keep drawing: the next stroke tries again.'
+        : `${error.message} The next stroke tries again.`;
+    showStatus(message, 'error');
+  },
+  onState: (state) => {
+    prediction.dataset.state = state;
+    prediction.setAttribute('aria-busy', String(state === 'pending'));
+  },
+});
+
+function updateControls() {
+  const empty = pad.isEmpty;
+  undoButton.disabled = empty;
+  clearButton.disabled = empty;
+  hint.hidden = !empty;
+  saveDrawing(pad.drawing);
+}
+
+let drawing = false;
+pad.addEventListener('strokestart', () => {
+  drawing = true;
+});
+pad.addEventListener('change', () => {
+  updateControls();
+  if (pad.isEmpty) {
+    reader.reset();
+    showNothing();
+  } else {
+    reader.changed({ final: !drawing });
+  }
+});
+pad.addEventListener('strokeend', () => {
+  drawing = false;
+  reader.changed({ final: true });
+});
+
+undoButton.addEventListener('click', () => pad.undo());
+clearButton.addEventListener('click', () => pad.clear());
+
+document.addEventListener('keydown', (event) => {
+  if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
+  if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === 'z') {
+    event.preventDefault();
+    pad.undo();
+  } else if (event.key === 'Escape' || event.key === 'Delete') {
+    pad.clear();
+  }
+});
+
+// The layers page opens on the same drawing (kept in localStorage).
+document.querySelector('#to-layers').addEventListener('click', () => saveDrawing(pad.drawing));
+
+buildBars(bars);
+showNothing();
+const carried = loadDrawing();
+if (carried.length) pad.load(carried);
+updateControls();

@@ -1,0 +1,46 @@
+"""Helpers for driving the pages like a person: draw digits with the mouse or a finger."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from train.drawings import Drawing, random_drawing
+
+
+def pad_box(page, selector: str = "[data-testid=pad]") -> dict:
+    page.locator(selector).scroll_into_view_if_needed()
+    return page.locator(selector).bounding_box()
+
+
+def digit_strokes(digit: int, size: float, seed: int, style: int | None = None) -> Drawing:
+    """A random drawing of ``digit`` in pad pixels (see train/drawings.py)."""
+    return random_drawing(np.random.default_rng(seed), digit, canvas_size=round(size), style=style)
+
+
+def draw_with_mouse(page, strokes, box: dict, steps_per_segment: int = 1) -> None:
+    """Draw ``strokes`` (pad pixels) with the mouse, one press per stroke."""
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=steps_per_segment)
+        page.mouse.up()
+
+
+def draw_with_touch(page, strokes, box: dict) -> None:
+    """Draw ``strokes`` with a finger: real touch input through the DevTools protocol."""
+    session = page.context.new_cdp_session(page)
+    for stroke in strokes:
+        points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
+        session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
+        for point in points[1:]:
+            session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    session.detach()
+
+
+def wait_done(page, timeout: float = 10_000) -> str:
+    """Wait until the answer for the latest stroke is shown; return the predicted text."""
+    page.wait_for_selector("[data-testid=prediction][data-state=done]", timeout=timeout)
+    return page.locator("[data-testid=prediction]").text_content().strip()
