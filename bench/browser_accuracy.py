@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     right = 0
     misread: Counter = Counter()
-    per_viewport: Counter = Counter()
+    per_pad: dict[int, list[int]] = {}
     with gunicorn(1) as (port, _), sync_playwright() as playwright:
         wait_ready(port, 1)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -44,23 +44,26 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("[data-testid=probabilities] li")
             box = pad_box(page)
+            tally = per_pad.setdefault(round(box["width"]), [0, 0])
             count = args.drawings // len(VIEWPORTS) + (index < args.drawings % len(VIEWPORTS))
             for number in range(count):
                 digit = number % 10
                 drawing = random_drawing(rng, digit, canvas_size=round(box["width"]))
                 draw_with_mouse(page, drawing.strokes, box)
                 shown = wait_done(page)
+                tally[1] += 1
                 if shown == str(digit):
                     right += 1
-                    per_viewport[viewport["width"]] += 1
+                    tally[0] += 1
                 else:
                     misread[(digit, drawing.style, shown or "empty")] += 1
                 page.click("[data-testid=clear]")
                 wait_done(page)
             context.close()
         browser.close()
-    print(f"drawn with the mouse in Chromium: {right / args.drawings:.2%} read right ({right}/{args.drawings}); "
-          f"pad widths {', '.join(str(width) for width in per_viewport)} px viewports")
+    print(f"drawn with the mouse in Chromium: {right / args.drawings:.2%} read right ({right}/{args.drawings})")
+    for width, (good, total) in per_pad.items():
+        print(f"  pad {width} px wide: {good}/{total}")
     for (digit, style, shown), count in misread.most_common():
         print(f"  {digit} (style {style}) read as {shown}: {count}")
     return 0
