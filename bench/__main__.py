@@ -11,6 +11,7 @@ single-box measurement). Prints figures; passes or fails nothing.
 from __future__ import annotations
 
 import argparse
+import io
 import time
 
 from bench.load import LoadResult, run_load
@@ -18,6 +19,7 @@ from bench.server import children, gunicorn, memory_kib, wait_ready
 from train.drawings import random_drawing, render
 
 import numpy as np
+from PIL import Image
 
 ENDPOINTS = [
     ("trivial (ceiling)", "/bench/trivial"),
@@ -29,8 +31,11 @@ CONCURRENCY = (1, 2, 8)
 
 
 def canvas_png() -> bytes:
-    """A 280x280 canvas drawing of a 5, dark ink on a transparent background, as the page sends."""
-    return render(random_drawing(np.random.default_rng(2026), 5), "dark-on-light")
+    """A drawing of a 5 as the page sends it: 280x280, 8-bit grey, black ink on white."""
+    rgba = Image.open(io.BytesIO(render(random_drawing(np.random.default_rng(2026), 5), "dark-on-light")))
+    buffer = io.BytesIO()
+    rgba.convert("L").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         ready_seconds = wait_ready(port, args.workers)
         print(f"server: gunicorn, {args.workers} workers, cold start to ready {time.perf_counter() - started:.1f} s "
               f"(readyz polled {ready_seconds:.1f} s)")
-        print(f"request body: {len(body)} byte PNG, 280x280 canvas\n")
+        print(f"request body: {len(body)} byte PNG, 280x280 8-bit grey, as the page sends\n")
 
         for _, path in ENDPOINTS:  # warm every worker's code paths
             run_load(port, path, body, "image/png", args.workers * 2, 0.5, max_requests=20)

@@ -190,3 +190,19 @@ def test_screenshots(browser, live_server, name, viewport, scheme):
         page.screenshot(path=os.path.join(SCREENSHOTS, f"draw-{name}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_page_sends_an_8_bit_grey_png_of_fixed_size(page, live_server):
+    import io
+
+    from PIL import Image
+
+    bodies = []
+    page.route("**/api/predict", lambda route: (bodies.append(route.request.post_data_buffer), route.continue_()))
+    box = open_pad(page, live_server)
+    draw_with_mouse(page, digit_strokes(9, box["width"], seed=13).strokes, box)
+    assert wait_done(page) == "9"
+    image = Image.open(io.BytesIO(bodies[-1]))
+    image.load()
+    assert image.format == "PNG" and image.mode == "L" and image.size == (280, 280)
+    assert image.getextrema() == (0, 255)  # black ink on white

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -15,6 +17,8 @@ from webapp.model import DigitModel, ModelNotReady, get_holder, get_model
 from webapp.preprocess import Prepared, PreprocessError, prepare
 
 bp = Blueprint("api", __name__)
+
+OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 NUM_CLASSES = 10
 DATA_URL_PREFIX = "data:"
@@ -55,9 +59,12 @@ def read_image_bytes() -> bytes:
             raise ApiError(400, "missing-image", "the multipart form has no file field named 'image'")
         data = upload.read()
     elif mimetype == "application/json":
-        payload = request.get_json(silent=True)
-        if payload is None:
-            raise ApiError(400, "invalid-json", 'the body is not valid JSON; send {"image": "data:image/png;base64,..."}')
+        try:
+            payload = json.loads(request.get_data(cache=False))
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            raise ApiError(
+                400, "invalid-json", 'the body is not valid JSON; send {"image": "data:image/png;base64,..."}'
+            ) from None
         if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
             raise ApiError(
                 400, "missing-image", 'the JSON must be an object with a string field "image" (a PNG data URL or base64)'
@@ -154,6 +161,14 @@ def kernels() -> Response:
 def _model_etag(model: DigitModel) -> str:
     key = f"{model.path}:{model.path.stat().st_mtime_ns}:{model.path.stat().st_size}"
     return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Response:
+    """Send the OpenAPI description of this API."""
+    response = current_app.response_class(OPENAPI.read_bytes(), mimetype="application/json")
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.get("/healthz")

@@ -51,8 +51,11 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         code, message = HTTP_MESSAGES.get(status, (error.name.lower().replace(" ", "-"), error.description or ""))
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"the request body is over the {limit}-byte limit; send a smaller image"
+            message = (
+                f"the request is over a size limit (body {app.config['MAX_CONTENT_LENGTH']} bytes, "
+                f"{app.config['MAX_FORM_PARTS']} multipart parts, {app.config['MAX_FORM_MEMORY_SIZE']} bytes "
+                "per form field); send one small PNG"
+            )
         response = error_response(status, code, message)
         if status == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)

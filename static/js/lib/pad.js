@@ -4,6 +4,8 @@
 // resize and can be redrawn at any size: sharp on a high-DPI screen, and at a
 // fixed logical size for the PNG sent to the server.
 
+import { canEncodeGrey, encodeGreyPng } from './png.js';
+
 export const EXPORT_SIZE = 280; // side of the PNG sent to the server, in pixels
 export const PEN_FRACTION = 0.055; // pen width as a fraction of the pad's side
 
@@ -38,12 +40,23 @@ export function paintStrokes(context, strokes, size, colour) {
   }
 }
 
-/** Render strokes as the PNG the server reads: dark ink on a transparent square. */
-export function strokesToBlob(strokes, size = EXPORT_SIZE) {
+/**
+ * Render strokes as the PNG the server reads: black ink on white, 8-bit grey
+ * (or, where the browser cannot compress, the canvas's own RGBA PNG of black
+ * ink on a transparent square).
+ */
+export async function strokesToBlob(strokes, size = EXPORT_SIZE) {
   const canvas = document.createElement('canvas');
   canvas.width = size;
   canvas.height = size;
-  paintStrokes(canvas.getContext('2d'), strokes, size, '#000');
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  paintStrokes(context, strokes, size, '#000');
+  if (canEncodeGrey) {
+    const rgba = context.getImageData(0, 0, size, size).data;
+    const grey = new Uint8Array(size * size);
+    for (let index = 0; index < grey.length; index += 1) grey[index] = 255 - rgba[index * 4 + 3]; // ink coverage
+    return encodeGreyPng(grey, size, size);
+  }
   return new Promise((resolve, reject) => {
     canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('could not encode the drawing'))), 'image/png');
   });
