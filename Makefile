@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train bench data eval install install-test chromium npm clean
+.PHONY: run test train bench data eval loadtest install install-test chromium npm clean
 
 run: $(VENV)/.installed
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:webapp.gunicorn_conf "webapp:create_app()"
@@ -53,3 +53,6 @@ npm:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+loadtest: $(VENV)/.installed-test
+	$(BIN)/python -m bench.loadtest

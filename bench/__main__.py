@@ -14,7 +14,7 @@ import argparse
 import io
 import time
 
-from bench.load import LoadResult, run_load
+from bench.load import LoadResult, Request, run_load
 from bench.server import children, gunicorn, memory_kib, wait_ready
 from train.drawings import random_drawing, render
 
@@ -53,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"request body: {len(body)} byte PNG, 280x280 8-bit grey, as the page sends\n")
 
         for _, path in ENDPOINTS:  # warm every worker's code paths
-            run_load(port, path, body, "image/png", args.workers * 2, 0.5, max_requests=20)
+            run_load(port, Request(path, body, "image/png"), args.workers * 2, 0.5, max_requests=20)
 
         results: dict[tuple[str, int], LoadResult] = {}
         for name, path in ENDPOINTS:
             for concurrency in CONCURRENCY:
-                results[(name, concurrency)] = run_load(port, path, body, "image/png", concurrency, args.seconds)
+                results[(name, concurrency)] = run_load(port, Request(path, body, "image/png"), concurrency, args.seconds)
 
         worker_memory = {pid: memory_kib(pid) for pid in children(master.pid)}
 

@@ -208,3 +208,42 @@ def test_model_path_cannot_come_from_the_environment(monkeypatch, tmp_path):
     app = create_app()
     assert app.config["MODEL_PATH"] == DEFAULTS["MODEL_PATH"]
     assert app.debug is False
+
+
+def test_overload_is_a_503_with_retry_after(small_model_path, seven_png):
+    from webapp import create_app
+    from webapp.api import _work_slots
+
+    app = create_app({"TESTING": True, "MODEL_PATH": str(small_model_path), "QUEUE_TIMEOUT_SECONDS": 0.05})
+    client = app.test_client()
+    assert client.post("/api/predict", data=seven_png, content_type="image/png").status_code == 200
+    with app.app_context():
+        slots = _work_slots()
+    for _ in range(app.config["WORK_CONCURRENCY"]):  # every slot busy, as under a flood
+        slots.acquire()
+    try:
+        response = client.post("/api/predict", data=seven_png, content_type="image/png")
+        assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+        assert response.get_json()["error"]["code"] == "busy"
+        assert client.get("/healthz").status_code == 200  # the health check is never queued
+    finally:
+        for _ in range(app.config["WORK_CONCURRENCY"]):
+            slots.release()
+    assert client.post("/api/predict", data=seven_png, content_type="image/png").status_code == 200
+
+
+def test_requests_are_counted_for_shutdown_logs(client, seven_png):
+    counts = client.application.extensions["digit_lens_requests"]
+    before = counts.finished
+    client.post("/api/predict", data=seven_png, content_type="image/png")
+    assert counts.finished == before + 1 and counts.started == counts.finished
+
+
+def test_flask_debug_environment_cannot_turn_debug_on(monkeypatch):
+    from webapp import create_app
+
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    assert app.debug is False
+    response = app.test_client().get("/api/nothing-here")
+    assert response.is_json and "Traceback" not in response.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_PARTS": 16,
     "MAX_IMAGE_PIXELS": 2048 * 2048,
     "MAX_IMAGE_SIDE": 4096,
+    # Images read at once per worker; more wait, up to QUEUE_TIMEOUT_SECONDS,
+    # then get 503 "busy". Two keep the CPU busy while one request does I/O.
+    "WORK_CONCURRENCY": 2,
+    "QUEUE_TIMEOUT_SECONDS": 2.0,
     # Below this top probability the answer is "no digit, uncertain".
     "UNCERTAIN_BELOW": 0.5,
     # /bench/* endpoints used by `make bench`; never on in production.
@@ -63,7 +68,33 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(bench_endpoints.bp)
     app.after_request(_security_headers)
+    _count_requests(app)
     return app
+
+
+class RequestCounts:
+    """Requests this process has started and finished: equal when none is in flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = 0
+        self.finished = 0
+
+    def start(self) -> None:
+        with self._lock:
+            self.started += 1
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            self.finished += 1
+
+
+def _count_requests(app: Flask) -> None:
+    # gunicorn's worker_exit hook logs these, so a shutdown shows whether any request was cut off.
+    counts = RequestCounts()
+    app.extensions["digit_lens_requests"] = counts
+    app.before_request(counts.start)
+    app.teardown_request(counts.finish)
 
 
 def _security_headers(response: Response) -> Response:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +23,7 @@ from webapp.preprocess import Prepared, PreprocessError, prepare
 bp = Blueprint("api", __name__)
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
+_slots_lock = threading.Lock()
 
 NUM_CLASSES = 10
 DATA_URL_PREFIX = "data:"
@@ -104,6 +109,39 @@ def loaded_model() -> DigitModel:
         ) from None
 
 
+def _work_slots() -> threading.BoundedSemaphore:
+    """This process's slots for reading images (created on first use, never shared across a fork)."""
+    app = current_app._get_current_object()
+    with _slots_lock:
+        slots, pid = app.extensions.get("digit_lens_slots", (None, None))
+        if slots is None or pid != os.getpid():
+            slots = threading.BoundedSemaphore(int(app.config["WORK_CONCURRENCY"]))
+            app.extensions["digit_lens_slots"] = (slots, os.getpid())
+        return slots
+
+
+def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
+    """Run ``view`` in one of a few work slots; a request that waits too long for one is answered 503.
+
+    Requests beyond the slots wait here, in a queue the app can see, rather
+    than all decoding at once and thrashing the GIL; when the wait passes
+    QUEUE_TIMEOUT_SECONDS the server is overloaded and says so, instead of
+    letting latency grow without bound.
+    """
+
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        slots = _work_slots()
+        if not slots.acquire(timeout=float(current_app.config["QUEUE_TIMEOUT_SECONDS"])):
+            raise ApiError(503, "busy", "the server is overloaded right now; retry in a moment", {"Retry-After": "1"})
+        try:
+            return view()
+        finally:
+            slots.release()
+
+    return wrapper
+
+
 def reading(prepared: Prepared, probabilities: np.ndarray | None) -> dict:
     """The prediction part of an answer, from the image and the model's probabilities."""
     if prepared.empty or probabilities is None:
@@ -128,6 +166,7 @@ def reading(prepared: Prepared, probabilities: np.ndarray | None) -> dict:
 
 
 @bp.post("/api/predict")
+@admitted
 def predict() -> Response:
     """Read one drawn digit."""
     prepared = prepared_image()
@@ -136,6 +175,7 @@ def predict() -> Response:
 
 
 @bp.post("/api/features")
+@admitted
 def features_() -> Response:
     """Read one drawn digit and show every layer's output for it."""
     prepared = prepared_image()

@@ -16,9 +16,11 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 # Threads let a worker answer /healthz and /readyz while its model loads in
-# the background, and overlap request I/O with model calls.
+# the background and keep reading requests while images are processed; the
+# app itself runs at most WORK_CONCURRENCY image readings at once per worker
+# and answers 503 when a request has queued for too long.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 
 # Never load the app in the master (see above).
 preload_app = False
@@ -64,3 +66,12 @@ def post_worker_init(worker):
     app_log.handlers = worker.log.error_log.handlers
     app_log.setLevel(worker.log.error_log.level)
     model.get_holder(worker.wsgi).start()
+
+
+def worker_exit(server, worker):
+    """Log how many requests this worker started and finished: equal means none was cut off."""
+    counts = getattr(worker.wsgi, "extensions", {}).get("digit_lens_requests")
+    if counts is not None:
+        worker.log.info(
+            "worker %s exiting: %d requests started, %d finished", worker.pid, counts.started, counts.finished
+        )

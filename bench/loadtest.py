@@ -1,0 +1,172 @@
+"""make loadtest: load, overload, soak and faults against the real gunicorn server. Prints figures.
+
+1. Cold start: seconds from launching gunicorn to every worker ready.
+2. Load: req/s and p50/p99 at concurrency 1, 2, 8, 32 for /api/predict and /api/features.
+3. Overload: 256 clients at once; every answer must be 200 or 503, nothing hangs.
+4. Soak: at least 20,000 requests (readings, layer views, bad inputs mixed); RSS of each worker at start and end.
+5. kill -9 of a worker under load: requests lost, time until its replacement is ready.
+6. SIGTERM under load: in-flight requests complete, then a clean exit.
+
+    python -m bench.loadtest [--soak 24000] [--seconds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import signal
+import threading
+import time
+
+import numpy as np
+from PIL import Image
+
+from bench.load import LoadResult, Request, run_load
+from bench.server import LOG_DIR, children, gunicorn, memory_kib, wait_ready
+from train.drawings import random_drawing, render
+
+
+def digit_png(digit: int, seed: int) -> bytes:
+    rgba = Image.open(io.BytesIO(render(random_drawing(np.random.default_rng(seed), digit), "dark-on-light")))
+    buffer = io.BytesIO()
+    rgba.convert("L").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def soak_mix() -> list[Request]:
+    """What a busy public server sees: mostly readings, some layer views, some junk."""
+    readings = [Request("/api/predict", digit_png(digit, 300 + digit), "image/png") for digit in range(10)]
+    return [
+        *readings,
+        Request("/api/features", digit_png(3, 77), "image/png"),
+        Request("/api/predict", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png"),
+        Request("/api/predict", b'{"image": "not base64!"}', "application/json"),
+        Request("/api/predict", b"GIF89a" + b"\x00" * 100, "image/png"),
+    ]
+
+
+def summary(result: LoadResult) -> str:
+    statuses = ", ".join(f"{outcome}: {count}" for outcome, count in sorted(result.statuses.items(), key=str))
+    return (
+        f"{result.throughput:7.0f} req/s  p50 {result.percentile(50):6.2f} ms  p99 {result.percentile(99):7.2f} ms  "
+        f"[{statuses}]"
+    )
+
+
+def rss_mib(pids: list[int]) -> dict[int, float]:
+    return {pid: memory_kib(pid)["VmRSS"] / 1024 for pid in pids}
+
+
+def log_tail_since(offset: int) -> str:
+    with open(LOG_DIR / "gunicorn.log", "rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
+
+
+def log_size() -> int:
+    path = LOG_DIR / "gunicorn.log"
+    return path.stat().st_size if path.exists() else 0
+
+
+def background_load(port: int, requests, concurrency: int, seconds: float, **options) -> tuple[threading.Thread, dict]:
+    holder: dict = {}
+
+    def run() -> None:
+        holder["result"] = run_load(port, requests, concurrency, seconds, **options)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, holder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="duration of each load point")
+    parser.add_argument("--soak", type=int, default=24000, help="requests in the soak")
+    args = parser.parse_args(argv)
+    reading = Request("/api/predict", digit_png(5, 2026), "image/png")
+    features = Request("/api/features", digit_png(5, 2026), "image/png")
+
+    started = time.perf_counter()
+    with gunicorn(workers=2) as (port, master):
+        wait_ready(port, workers=2)
+        print(f"1. cold start to ready (2 workers, each loading TensorFlow and the model): "
+              f"{time.perf_counter() - started:.1f} s\n")
+
+        print("2. load (closed loop, keep-alive clients on the same 2 cores)")
+        for request in (reading, features):
+            run_load(port, request, 4, 0.5)
+            for concurrency in (1, 2, 8, 32):
+                result = run_load(port, request, concurrency, args.seconds)
+                print(f"   {request.path:<14} c={concurrency:<3} {summary(result)}")
+
+        print("\n3. overload: 256 clients at once for 5 s, fresh connection per request")
+        result = run_load(port, reading, 256, 5.0, keep_alive=False, timeout=15.0)
+        worst = float(result.latencies_ms.max())
+        server_errors = sum(count for outcome, count in result.statuses.items() if isinstance(outcome, int) and outcome >= 500 and outcome != 503)
+        print(f"   {summary(result)}\n   slowest answer {worst:.0f} ms; 5xx other than 503: {server_errors}")
+
+        workers = children(master.pid)
+        print(f"\n4. soak: {args.soak} requests, 8 clients, mixed readings, layer views and bad inputs")
+        before = rss_mib(workers)
+        result = run_load(port, soak_mix(), 8, 3600, max_requests=args.soak // 8)
+        after = rss_mib(workers)
+        print(f"   {result.requests} requests in {result.seconds:.0f} s; {summary(result)}")
+        for pid in workers:
+            print(f"   worker {pid}: RSS {before[pid]:.0f} MiB at start, {after[pid]:.0f} MiB at end "
+                  f"({after[pid] - before[pid]:+.1f} MiB)")
+        print(f"   same workers before and after: {children(master.pid) == workers}")
+
+        print("\n5. kill -9 of one worker under load (8 clients, 12 s)")
+        offset = log_size()
+        thread, holder = background_load(port, reading, 8, 12.0)
+        time.sleep(3.0)
+        victim = children(master.pid)[0]
+        killed_at = time.perf_counter()
+        os.kill(victim, signal.SIGKILL)
+        replacement, ready_after = None, None
+        while time.perf_counter() - killed_at < 60:
+            current = [pid for pid in children(master.pid) if pid not in workers]
+            if current:
+                replacement = current[0]
+                if re.search(rf"warmed up in [0-9.]+ s \(pid {replacement}\)", log_tail_since(offset)):
+                    ready_after = time.perf_counter() - killed_at
+                    break
+            time.sleep(0.05)
+        thread.join()
+        result = holder["result"]
+        after_kill = result.starts >= killed_at
+        failed = [outcome for outcome in result.outcomes if outcome != 200]
+        print(f"   {summary(result)}")
+        print(f"   requests that failed: {len(failed)} (in flight on the killed worker); "
+              f"replacement pid {replacement} ready {ready_after:.1f} s after the kill" if ready_after else
+              f"   requests that failed: {len(failed)}; no replacement became ready within 60 s")
+        late = [outcome for outcome, late in zip(result.outcomes, after_kill) if late and outcome != 200]
+        print(f"   of which after the kill: {len(late)}; served after the kill: {int(after_kill.sum()) - len(late)}")
+
+        print("\n6. SIGTERM under load (8 clients, fresh connection per request)")
+        offset = log_size()
+        thread, holder = background_load(port, features, 8, 6.0, keep_alive=False)
+        time.sleep(2.0)
+        term_at = time.perf_counter()
+        master.send_signal(signal.SIGTERM)
+        exit_code = master.wait(timeout=60)
+        exit_seconds = time.perf_counter() - term_at
+        thread.join()
+        result = holder["result"]
+        lost = result.statuses.get("lost", 0) + result.statuses.get("timeout", 0)
+        refused = result.statuses.get("refused", 0)
+        print(f"   {summary(result)}")
+        exits = re.findall(r"worker (\d+) exiting: (\d+) requests started, (\d+) finished", log_tail_since(offset))
+        cut_off = sum(int(started) - int(finished) for _, started, finished in exits)
+        print(f"   workers' own count: {len(exits)} workers exited, requests started but not finished: {cut_off}")
+        print(f"   clients: {lost} requests got no answer (connections still in the kernel's accept queue when the "
+              f"workers stopped accepting); {refused} new connections refused after shutdown began")
+        print(f"   master exit code {exit_code} after {exit_seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
