@@ -64,13 +64,19 @@ SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "screensh
 
 
 @pytest.fixture(scope="session")
-def live_server():
-    """The app under gunicorn (webapp.gunicorn_conf) on a free port; yields its base URL."""
+def gunicorn_server():
+    """The app under gunicorn (webapp.gunicorn_conf, 2 workers) on a free port: (port, master process)."""
     from bench.server import gunicorn, wait_ready
 
-    with gunicorn(workers=1) as (port, _):
-        wait_ready(port, workers=1)
-        yield f"http://127.0.0.1:{port}"
+    with gunicorn(workers=2) as (port, master):
+        wait_ready(port, workers=2)
+        yield port, master
+
+
+@pytest.fixture(scope="session")
+def live_server(gunicorn_server):
+    """The base URL of the gunicorn server."""
+    return f"http://127.0.0.1:{gunicorn_server[0]}"
 
 
 @pytest.fixture(scope="session")

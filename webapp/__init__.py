@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.model import DEFAULT_MODEL_PATH
 
@@ -67,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from webapp import bench_endpoints
 
         app.register_blueprint(bench_endpoints.bp)
+    app.before_request(_buffer_unsized_body)
     app.after_request(_security_headers)
     _count_requests(app)
     return app
@@ -95,6 +98,26 @@ def _count_requests(app: Flask) -> None:
     app.extensions["digit_lens_requests"] = counts
     app.before_request(counts.start)
     app.teardown_request(counts.finish)
+
+
+def _buffer_unsized_body() -> None:
+    """Give a chunked body (no Content-Length) a known length, refusing one over MAX_CONTENT_LENGTH.
+
+    With a Content-Length, Werkzeug refuses an over-limit body before reading
+    it. Without one, its stream stops quietly at the limit, and the request
+    would be read truncated. Buffer such a body, reading one byte past the
+    limit to tell, so that everything after sees an ordinary sized request.
+    """
+    if request.content_length is not None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    request.environ["wsgi.input"] = io.BytesIO(body)
+    request.environ["CONTENT_LENGTH"] = str(len(body))
+    request.environ.pop("HTTP_TRANSFER_ENCODING", None)
+    request.environ.pop("wsgi.input_terminated", None)
 
 
 def _security_headers(response: Response) -> Response:
