@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     features = Request("/api/features", digit_png(5, 2026), "image/png")
 
     started = time.perf_counter()
-    with gunicorn(workers=2) as (port, master):
+    # Worker recycling off, so the soak sees the same workers from start to end.
+    with gunicorn(workers=2, extra_env={"GUNICORN_MAX_REQUESTS": "0"}) as (port, master):
         wait_ready(port, workers=2)
         print(f"1. cold start to ready (2 workers, each loading TensorFlow and the model): "
               f"{time.perf_counter() - started:.1f} s\n")

@@ -36,10 +36,11 @@ graceful_timeout = 20
 # Idle keep-alive connections are closed after this many seconds.
 keepalive = 5
 
-# Backstop against slow growth: each worker is recycled after this many
-# requests, jittered so that they do not all restart at once.
-max_requests = 20000
-max_requests_jitter = 2000
+# Backstop against slow growth (none measured: see make loadtest): each
+# worker is recycled after this many requests, jittered so that they do not
+# all restart at once. A recycle costs its worker a 5 s model load. 0 turns it off.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
+max_requests_jitter = max_requests // 10
 
 # Refuse absurd request lines and headers before the app sees them.
 limit_request_line = 4094
