@@ -1,10 +1,11 @@
 // The drawing page: draw a digit, read it live.
 
 import { postImage } from './lib/api.js';
+import { connectPad } from './lib/controls.js';
 import { LiveReader } from './lib/live.js';
 import { Pad } from './lib/pad.js';
 import { buildBars, renderImage, renderProbabilities } from './lib/render.js';
-import { loadDrawing, saveDrawing } from './lib/store.js';
+import { saveDrawing } from './lib/store.js';
 
 const page = document.body.dataset;
 const pad = new Pad(document.querySelector('[data-testid=pad]'));
@@ -15,6 +16,8 @@ const modelInput = document.querySelector('[data-testid=model-input]');
 const hint = document.querySelector('#pad-hint');
 const undoButton = document.querySelector('[data-testid=undo]');
 const clearButton = document.querySelector('[data-testid=clear]');
+
+buildBars(bars);
 
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
 
@@ -66,50 +69,14 @@ const reader = new LiveReader({
   },
 });
 
-function updateControls() {
-  const empty = pad.isEmpty;
-  undoButton.disabled = empty;
-  clearButton.disabled = empty;
-  hint.hidden = !empty;
-  saveDrawing(pad.drawing);
-}
-
-let drawing = false;
-pad.addEventListener('strokestart', () => {
-  drawing = true;
-});
-pad.addEventListener('change', () => {
-  updateControls();
-  if (pad.isEmpty) {
-    reader.reset();
-    showNothing();
-  } else {
-    reader.changed({ final: !drawing });
-  }
-});
-pad.addEventListener('strokeend', () => {
-  drawing = false;
-  reader.changed({ final: true });
-});
-
-undoButton.addEventListener('click', () => pad.undo());
-clearButton.addEventListener('click', () => pad.clear());
-
-document.addEventListener('keydown', (event) => {
-  if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
-  if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === 'z') {
-    event.preventDefault();
-    pad.undo();
-  } else if (event.key === 'Escape' || event.key === 'Delete') {
-    pad.clear();
-  }
+connectPad(pad, reader, {
+  undoButton,
+  clearButton,
+  onEmpty: showNothing,
+  onChange: () => {
+    hint.hidden = !pad.isEmpty;
+  },
 });
 
 // The layers page opens on the same drawing (kept in localStorage).
 document.querySelector('#to-layers').addEventListener('click', () => saveDrawing(pad.drawing));
-
-buildBars(bars);
-showNothing();
-const carried = loadDrawing();
-if (carried.length) pad.load(carried);
-updateControls();

@@ -3,11 +3,11 @@
 import { getJson, postImage } from './lib/api.js';
 import { Band, legend } from './lib/bands.js';
 import { extent, paintHeatmap, scaleFor } from './lib/colours.js';
+import { connectPad } from './lib/controls.js';
 import { LiveReader } from './lib/live.js';
 import { Pad } from './lib/pad.js';
 import { fieldOf, receptiveFields } from './lib/receptive.js';
 import { renderImage } from './lib/render.js';
-import { loadDrawing, saveDrawing } from './lib/store.js';
 import { decodeKernels, decodeLayers } from './lib/tensors.js';
 
 const page = document.body.dataset;
@@ -90,36 +90,7 @@ const reader = new LiveReader({
   interval: 400,
 });
 
-let drawing = false;
-pad.addEventListener('strokestart', () => {
-  drawing = true;
-});
-pad.addEventListener('strokeend', () => {
-  drawing = false;
-  reader.changed({ final: true });
-});
-pad.addEventListener('change', () => {
-  undoButton.disabled = pad.isEmpty;
-  clearButton.disabled = pad.isEmpty;
-  saveDrawing(pad.drawing);
-  if (pad.isEmpty) {
-    reader.reset();
-    showNothing();
-  } else {
-    reader.changed({ final: !drawing });
-  }
-});
-undoButton.addEventListener('click', () => pad.undo());
-clearButton.addEventListener('click', () => pad.clear());
-document.addEventListener('keydown', (event) => {
-  if (zoom.open) return;
-  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'z') {
-    event.preventDefault();
-    pad.undo();
-  } else if (event.key === 'Escape' || event.key === 'Delete') {
-    pad.clear();
-  }
-});
+connectPad(pad, reader, { undoButton, clearButton, onEmpty: showNothing, keysBlocked: () => zoom.open });
 
 // Hover: a cell's value, and the input pixels it can see.
 
@@ -273,9 +244,3 @@ zoom.querySelector('.zoom-close').addEventListener('click', () => zoom.close());
 zoom.addEventListener('click', (event) => {
   if (event.target === zoom) zoom.close(); // a click on the backdrop
 });
-
-showNothing();
-const carried = loadDrawing();
-if (carried.length) pad.load(carried);
-undoButton.disabled = pad.isEmpty;
-clearButton.disabled = pad.isEmpty;
