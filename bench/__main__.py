@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     body = canvas_png()
     started = time.perf_counter()
-    with gunicorn(args.workers, {"DIGIT_LENS_BENCH_ENDPOINTS": "true"}) as (port, master):
+    with gunicorn(args.workers, app="bench.app:create_bench_app()") as (port, master):
         ready_seconds = wait_ready(port, args.workers)
         print(f"server: gunicorn, {args.workers} workers, cold start to ready {time.perf_counter() - started:.1f} s "
               f"(readyz polled {ready_seconds:.1f} s)")

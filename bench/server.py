@@ -67,15 +67,15 @@ def wait_ready(port: int, workers: int, timeout: float = 120.0) -> float:
 
 
 @contextmanager
-def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None):
-    """Run ``gunicorn -c python:webapp.gunicorn_conf`` on a free port; yields (port, master process)."""
+def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None, app: str = "webapp:create_app()"):
+    """Run ``gunicorn -c python:webapp.gunicorn_conf APP`` on a free port; yields (port, master process)."""
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
     env.update(extra_env or {})
     LOG_DIR.mkdir(exist_ok=True)
     log = open(LOG_DIR / "gunicorn.log", "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", "webapp:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", app],
         cwd=ROOT,
         env=env,
         stdout=log,

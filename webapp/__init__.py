@@ -30,8 +30,6 @@ DEFAULTS: dict[str, Any] = {
     "QUEUE_TIMEOUT_SECONDS": 2.0,
     # Below this top probability the answer is "no digit, uncertain".
     "UNCERTAIN_BELOW": 0.5,
-    # /bench/* endpoints used by `make bench`; never on in production.
-    "BENCH_ENDPOINTS": False,
 }
 
 CONTENT_SECURITY_POLICY = (
@@ -65,10 +63,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    if app.config["BENCH_ENDPOINTS"]:
-        from webapp import bench_endpoints
-
-        app.register_blueprint(bench_endpoints.bp)
     app.before_request(_buffer_unsized_body)
     app.after_request(_security_headers)
     _count_requests(app)

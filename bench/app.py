@@ -1,4 +1,6 @@
-"""Endpoints that `make bench` compares /api/predict against; registered only when BENCH_ENDPOINTS is on.
+"""The app `make bench` serves: the real one, plus the endpoints /api/predict is compared against.
+
+Run by gunicorn as ``bench.app:create_bench_app()``; never part of the product.
 
 - /bench/trivial reads the body and answers a tiny JSON: the server's ceiling.
 - /bench/naive is the approach of the classic tutorials: a plain greyscale
@@ -10,9 +12,10 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from PIL import Image
 
+from webapp import create_app
 from webapp.model import get_model
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
@@ -31,3 +34,10 @@ def naive() -> Response:
     pixels = 255.0 - np.asarray(image, dtype=np.float32)  # dark ink on light -> MNIST polarity
     probabilities = get_model().model.predict(pixels.reshape(1, 28, 28, 1), verbose=0)[0]
     return jsonify(digit=int(probabilities.argmax()), probabilities=probabilities.tolist())
+
+
+def create_bench_app() -> Flask:
+    """The real app with the comparison endpoints added."""
+    app = create_app()
+    app.register_blueprint(bp)
+    return app
