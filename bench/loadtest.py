@@ -109,6 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         server_errors = sum(count for outcome, count in result.statuses.items() if isinstance(outcome, int) and outcome >= 500 and outcome != 503)
         print(f"   {summary(result)}\n   slowest answer {worst:.0f} ms; 5xx other than 503: {server_errors}")
 
+        print("\n   the same flood against a server told to shed load early (threads 32, queue budget 20 ms):")
+        with gunicorn(workers=2, extra_env={"GUNICORN_THREADS": "32", "DIGIT_LENS_QUEUE_TIMEOUT_SECONDS": "0.02"}) as (
+            shed_port,
+            _,
+        ):
+            wait_ready(shed_port, workers=2)
+            result = run_load(shed_port, reading, 256, 5.0, keep_alive=False, timeout=15.0)
+            others = sum(count for outcome, count in result.statuses.items() if outcome not in (200, 503))
+            print(f"   {summary(result)}\n   slowest answer {float(result.latencies_ms.max()):.0f} ms; "
+                  f"answers other than 200 and 503: {others}")
+
         workers = children(master.pid)
         print(f"\n4. soak: {args.soak} requests, 8 clients, mixed readings, layer views and bad inputs")
         before = rss_mib(workers)
