@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +38,22 @@ CONTENT_SECURITY_POLICY = (
 
 
 def _resource_dir(name: str) -> str:
-    """``static`` or ``templates``: top level in a checkout, packaged as ``webapp._<name>`` when installed."""
-    checkout = Path(__file__).resolve().parent.parent / name
-    if checkout.is_dir():
-        return str(checkout)
-    return str(resources.files(f"webapp._{name}"))
+    """``static`` or ``templates``: top level in a checkout, ``webapp/_<name>`` in an installed package."""
+    package = Path(__file__).resolve().parent
+    for folder in (package.parent / name, package / f"_{name}"):
+        if folder.is_dir():
+            return str(folder)
+    raise RuntimeError(f"digit-lens is incompletely installed: no {name}/ folder beside {package}")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``DIGIT_LENS_*`` environment variables, then ``test_config``."""
-    app = Flask(__name__, static_folder=_resource_dir("static"), template_folder=_resource_dir("templates"))
+    app = Flask(
+        __name__,
+        static_folder=_resource_dir("static"),
+        static_url_path="/static",
+        template_folder=_resource_dir("templates"),
+    )
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("DIGIT_LENS")
     # The model is code: it is loaded only from the project's own path, never

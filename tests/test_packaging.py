@@ -1,0 +1,43 @@
+"""An installed package (a wheel, not this checkout) still has its pages, scripts, model and API description."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHECK = """
+import webapp
+assert webapp.__file__.startswith({unpacked!r}), webapp.__file__
+app = webapp.create_app({{"TESTING": True}})
+client = app.test_client()
+for url in ("/", "/layers", "/static/js/draw.js", "/static/js/lib/pad.js", "/static/css/app.css", "/api/openapi.json"):
+    assert client.get(url).status_code == 200, url
+from webapp.model import DEFAULT_MODEL_PATH
+assert DEFAULT_MODEL_PATH.is_file() and str(DEFAULT_MODEL_PATH).startswith({unpacked!r})
+print("ok")
+"""
+
+
+def test_wheel_serves_pages_without_the_checkout(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("digit_lens-*.whl"))
+    unpacked = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK.format(unpacked=str(unpacked))],
+        cwd=tmp_path,  # not the checkout: nothing may be found through it
+        env={**os.environ, "PYTHONPATH": str(unpacked), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
