@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   requests that failed: {len(failed)} (in flight on the killed worker); "
               f"replacement pid {replacement} ready {ready_after:.1f} s after the kill" if ready_after else
               f"   requests that failed: {len(failed)}; no replacement became ready within 60 s")
-        late = [outcome for outcome, late in zip(result.outcomes, after_kill) if late and outcome != 200]
+        late = [outcome for outcome, late in zip(result.outcomes, after_kill, strict=True) if late and outcome != 200]
         print(f"   of which after the kill: {len(late)}; served after the kill: {int(after_kill.sum()) - len(late)}")
 
         print("\n6. SIGTERM under load (8 clients, fresh connection per request)")

@@ -48,7 +48,7 @@ def test_one_entry_per_layer_in_model_order(app, answer):
     model = get_holder(app).get(timeout=60)
     assert [layer["name"] for layer in answer["layers"]] == [info.name for info in model.layers]
     assert answer["layers"][0]["kind"] == "InputLayer" and answer["layers"][-1]["name"] == "softmax"
-    for layer, info in zip(answer["layers"], model.layers):
+    for layer, info in zip(answer["layers"], model.layers, strict=True):
         assert tuple(layer["shape"]) == info.shape
         channels = layer["shape"][-1] if len(layer["shape"]) > 1 else 1
         assert len(layer["min"]) == len(layer["max"]) == channels
@@ -61,7 +61,7 @@ def test_values_decode_to_what_the_model_computes(app, answer):
     model = get_holder(app).get(timeout=60)
     image = np.array(answer["input"], dtype=np.uint8)
     outputs = model.features(image)
-    for layer, expected in zip(answer["layers"], outputs):
+    for layer, expected in zip(answer["layers"], outputs, strict=True):
         decoded = dequantize_channels(base64.b64decode(layer["data"]), layer["shape"], layer["min"], layer["max"])
         step = (np.array(layer["max"]) - np.array(layer["min"])).max() / 255
         np.testing.assert_allclose(decoded, expected, atol=step / 2 + 1e-5, err_msg=layer["name"])

@@ -53,8 +53,8 @@ def test_same_seed_same_weights(subset):
         return result.model.get_weights()
 
     first, second, other = weights(3), weights(3), weights(4)
-    assert all(np.array_equal(a, b) for a, b in zip(first, second))
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
 
 
 def test_augmentation_is_seeded_and_keeps_range(subset):
