@@ -133,3 +133,17 @@ def test_screenshots(browser, live_server, name, viewport, scheme):
         assert width >= 40
     finally:
         context.close()
+
+
+def test_maps_are_reachable_by_keyboard(page, live_server):
+    open_layers_with(page, live_server, 0, seed=38)
+    tab_stops = page.evaluate("document.querySelectorAll('[data-testid=band-conv1] canvas.map[tabindex=\"0\"]').length")
+    assert tab_stops == 1  # one stop per band, not 32
+    first = page.locator("[data-testid=band-conv1] canvas.map").first
+    first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.channel") == "2"
+    page.keyboard.press("Enter")
+    page.locator("#zoom").wait_for(state="visible")
+    assert page.locator("#zoom .zoom-title").text_content() == "conv1, map #2"

@@ -233,11 +233,24 @@ bandsNode.addEventListener('click', (event) => {
   const canvas = event.target.closest?.('canvas.map');
   if (canvas && layers) openZoom(canvas);
 });
+const STEPS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+
 bandsNode.addEventListener('keydown', (event) => {
   const canvas = event.target.closest?.('canvas.map');
-  if (canvas && layers && (event.key === 'Enter' || event.key === ' ')) {
+  if (!canvas || !layers) return;
+  if (event.key === 'Enter' || event.key === ' ') {
     event.preventDefault();
     openZoom(canvas);
+  } else if (event.key in STEPS) {
+    // Roving focus: the band is one tab stop, the arrows walk its maps.
+    const maps = [...canvas.closest('.band').querySelectorAll('canvas.map:not(.before)')];
+    const next = maps[maps.indexOf(canvas) + STEPS[event.key]];
+    if (next) {
+      event.preventDefault();
+      canvas.tabIndex = -1;
+      next.tabIndex = 0;
+      next.focus();
+    }
   }
 });
 zoom.querySelector('.zoom-close').addEventListener('click', () => zoom.close());

@@ -125,8 +125,12 @@ function mapCanvas(layer, channel, className = 'map') {
   const canvas = element('canvas', className);
   canvas.dataset.layer = layer.name;
   canvas.dataset.channel = String(channel);
-  canvas.tabIndex = 0;
-  canvas.setAttribute('role', 'button');
+  if (className.startsWith('map')) {
+    // One tab stop per band; the arrow keys move between its maps (see layers.js).
+    canvas.tabIndex = channel === 0 && !className.includes('before') ? 0 : -1;
+    canvas.setAttribute('role', 'button');
+    canvas.setAttribute('aria-label', `${layer.name}${layer.channels > 1 ? `, map ${channel}` : ''}: press Enter to enlarge`);
+  }
   return canvas;
 }
 
