@@ -44,3 +44,22 @@ def wait_done(page, timeout: float = 10_000) -> str:
     """Wait until the answer for the latest stroke is shown; return the predicted text."""
     page.wait_for_selector("[data-testid=prediction][data-state=done]", timeout=timeout)
     return page.locator("[data-testid=prediction]").text_content().strip()
+
+
+def draw_with_pen(page, strokes, box: dict) -> None:
+    """Draw ``strokes`` with a pen (stylus): mouse events of pointer type "pen" through the DevTools protocol."""
+    session = page.context.new_cdp_session(page)
+
+    def send(kind: str, x: float, y: float, buttons: int) -> None:
+        session.send(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": box["x"] + x, "y": box["y"] + y, "button": "left", "buttons": buttons,
+             "clickCount": 1, "pointerType": "pen", "force": 0.5},
+        )
+
+    for stroke in strokes:
+        send("mousePressed", *stroke[0], 1)
+        for x, y in stroke[1:]:
+            send("mouseMoved", x, y, 1)
+        send("mouseReleased", *stroke[-1], 0)
+    session.detach()

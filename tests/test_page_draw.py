@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.browser import digit_strokes, draw_with_mouse, draw_with_touch, pad_box, wait_done
+from tests.browser import digit_strokes, draw_with_mouse, draw_with_pen, draw_with_touch, pad_box, wait_done
 from tests.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
@@ -206,3 +206,28 @@ def test_page_sends_an_8_bit_grey_png_of_fixed_size(page, live_server):
     image.load()
     assert image.format == "PNG" and image.mode == "L" and image.size == (280, 280)
     assert image.getextrema() == (0, 255)  # black ink on white
+
+
+def test_pen_drawing_reads(page, live_server):
+    kinds = []
+    box = open_pad(page, live_server)
+    page.expose_function("reportPointer", lambda kind: kinds.append(kind))
+    page.evaluate("document.querySelector('[data-testid=pad]').addEventListener('pointerdown', (e) => reportPointer(e.pointerType))")
+    draw_with_pen(page, digit_strokes(7, box["width"], seed=14, style=0).strokes, box)
+    assert wait_done(page) == "7"
+    assert kinds and set(kinds) == {"pen"}
+
+
+def test_pad_is_sharp_on_high_dpi_screens(browser, live_server):
+    context = browser.new_context(viewport={"width": 800, "height": 900}, device_scale_factor=3)
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/")
+        page.wait_for_selector("[data-testid=probabilities] li")
+        backing, css = page.evaluate(
+            """() => { const pad = document.querySelector('[data-testid=pad]');
+                       return [pad.width, pad.getBoundingClientRect().width]; }"""
+        )
+        assert abs(backing - 3 * css) <= 1  # one canvas pixel per device pixel
+    finally:
+        context.close()
