@@ -104,16 +104,15 @@ def test_endpoints_never_answer_5xx(client, body, content_type, path):
         assert set(response.get_json()["error"]) == {"code", "message"}
 
 
-def test_api_matches_its_openapi_description(app):
-    """Schemathesis generates requests from the published OpenAPI description and checks every answer against it."""
-    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+def check_against_openapi(schema, examples: int) -> None:
+    """Generate requests for every operation of ``schema`` and check each answer against it."""
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{operation.method.upper()} {operation.path}" for operation in operations} >= {
         "POST /api/predict", "POST /api/features", "GET /api/kernels", "GET /healthz", "GET /readyz",
     }
     for operation in operations:
 
-        @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=operation.as_strategy())
         def check(case):
             # A schema-valid body need not be a PNG (the schema cannot say "a valid PNG"), so
@@ -121,3 +120,13 @@ def test_api_matches_its_openapi_description(app):
             case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         check()
+
+
+def test_app_matches_its_openapi_description(app):
+    """Schemathesis against the WSGI app, in process: many examples, fast."""
+    check_against_openapi(schemathesis.openapi.from_wsgi("/api/openapi.json", app), examples=120)
+
+
+def test_gunicorn_server_matches_its_openapi_description(live_server):
+    """Schemathesis against the real server over HTTP, with the shipped model."""
+    check_against_openapi(schemathesis.openapi.from_url(live_server + "/api/openapi.json"), examples=40)
