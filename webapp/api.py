@@ -7,7 +7,6 @@ import binascii
 import functools
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +18,11 @@ from webapp import features
 from webapp.errors import ApiError
 from webapp.model import DigitModel, ModelNotReady, get_holder, get_model
 from webapp.preprocess import Prepared, PreprocessError, prepare
+from webapp.process_local import per_process
 
 bp = Blueprint("api", __name__)
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
-_slots_lock = threading.Lock()
 
 NUM_CLASSES = 10
 DATA_URL_PREFIX = "data:"
@@ -110,14 +109,9 @@ def loaded_model() -> DigitModel:
 
 
 def _work_slots() -> threading.BoundedSemaphore:
-    """This process's slots for reading images (created on first use, never shared across a fork)."""
+    """This process's slots for reading images."""
     app = current_app._get_current_object()
-    with _slots_lock:
-        slots, pid = app.extensions.get("digit_lens_slots", (None, None))
-        if slots is None or pid != os.getpid():
-            slots = threading.BoundedSemaphore(int(app.config["WORK_CONCURRENCY"]))
-            app.extensions["digit_lens_slots"] = (slots, os.getpid())
-        return slots
+    return per_process(app, "digit_lens_slots", lambda: threading.BoundedSemaphore(int(app.config["WORK_CONCURRENCY"])))
 
 
 def admitted(view: Callable[[], Response]) -> Callable[[], Response]:

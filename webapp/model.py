@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from flask import Flask, current_app
 
+from webapp.process_local import per_process
+
 log = logging.getLogger(__name__)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -167,20 +169,12 @@ def _limit_threads(tf, threads: int) -> None:
         log.debug("TensorFlow thread pools already set; keeping them")
 
 
-_holders_lock = threading.Lock()
-EXTENSION_KEY = "digit_lens_model"
-
-
 def get_holder(app: Flask | None = None) -> ModelHolder:
     """This process's holder for ``app`` (default: the current app)."""
     app = app or current_app._get_current_object()
-    with _holders_lock:
-        holder = app.extensions.get(EXTENSION_KEY)
-        # A holder must never cross a fork: a child builds its own.
-        if holder is None or holder.pid != os.getpid():
-            holder = ModelHolder(Path(app.config["MODEL_PATH"]), int(app.config["TF_THREADS"]))
-            app.extensions[EXTENSION_KEY] = holder
-        return holder
+    return per_process(
+        app, "digit_lens_model", lambda: ModelHolder(Path(app.config["MODEL_PATH"]), int(app.config["TF_THREADS"]))
+    )
 
 
 def get_model() -> DigitModel:
