@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.model import DEFAULT_MODEL_PATH
+from webapp.preprocess import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_PATH": str(DEFAULT_MODEL_PATH),
@@ -21,8 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
     "MAX_FORM_PARTS": 16,
-    "MAX_IMAGE_PIXELS": 2048 * 2048,
-    "MAX_IMAGE_SIDE": 4096,
+    "MAX_IMAGE_PIXELS": DEFAULT_MAX_PIXELS,
+    "MAX_IMAGE_SIDE": DEFAULT_MAX_SIDE,
     # Images read at once per worker; more wait, up to QUEUE_TIMEOUT_SECONDS,
     # then get 503 "busy". Two keep the CPU busy while one request does I/O.
     "WORK_CONCURRENCY": 2,

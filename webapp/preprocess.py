@@ -42,8 +42,10 @@ MNIST_STROKE_WIDTH = 2.0
 THINNEST_STROKE = 1.1
 THICKEST_STROKE = 3.5
 
-DEFAULT_MAX_PIXELS = 4096 * 4096
-DEFAULT_MAX_SIDE = 8192
+# The largest image accepted, checked from the PNG header before decoding (the
+# app's MAX_IMAGE_PIXELS and MAX_IMAGE_SIDE): a 280x280 canvas needs far less.
+DEFAULT_MAX_PIXELS = 2048 * 2048
+DEFAULT_MAX_SIDE = 4096
 
 LEVELS = np.arange(256, dtype=np.float64)
 INK_MASK_TABLE = bytes(255 if level >= round(INK_THRESHOLD * 255) else 0 for level in range(256))
