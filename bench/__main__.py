@@ -11,15 +11,10 @@ single-box measurement). Prints figures; passes or fails nothing.
 from __future__ import annotations
 
 import argparse
-import io
 import time
 
-from bench.load import LoadResult, Request, run_load
+from bench.load import LoadResult, Request, page_png, run_load
 from bench.server import children, gunicorn, memory_kib, wait_ready
-from train.drawings import random_drawing, render
-
-import numpy as np
-from PIL import Image
 
 ENDPOINTS = [
     ("trivial (ceiling)", "/bench/trivial"),
@@ -30,21 +25,13 @@ ENDPOINTS = [
 CONCURRENCY = (1, 2, 8)
 
 
-def canvas_png() -> bytes:
-    """A drawing of a 5 as the page sends it: 280x280, 8-bit grey, black ink on white."""
-    rgba = Image.open(io.BytesIO(render(random_drawing(np.random.default_rng(2026), 5), "dark-on-light")))
-    buffer = io.BytesIO()
-    rgba.convert("L").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each measurement")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
 
-    body = canvas_png()
+    body = page_png()
     started = time.perf_counter()
     with gunicorn(args.workers, app="bench.app:create_bench_app()") as (port, master):
         ready_seconds = wait_ready(port, args.workers)

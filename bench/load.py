@@ -10,12 +10,16 @@ connect: nothing was in flight), ``lost`` (sent, but no complete answer) or
 from __future__ import annotations
 
 import http.client
+import io
 import multiprocessing
 import socket
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
+
+from train.drawings import random_drawing, render
 
 
 @dataclass(frozen=True)
@@ -138,3 +142,11 @@ def run_load(
         latencies_ms=np.array([value for result in results for value in result[1]]),
         outcomes=[value for result in results for value in result[2]],
     )
+
+
+def page_png(digit: int = 5, seed: int = 2026) -> bytes:
+    """A drawing of ``digit`` as the page sends it: 280x280, 8-bit grey, black ink on white."""
+    rgba = Image.open(io.BytesIO(render(random_drawing(np.random.default_rng(seed), digit), "dark-on-light")))
+    buffer = io.BytesIO()
+    rgba.convert("L").save(buffer, "PNG")
+    return buffer.getvalue()

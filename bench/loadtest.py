@@ -13,34 +13,22 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import signal
 import threading
 import time
 
-import numpy as np
-from PIL import Image
-
-from bench.load import LoadResult, Request, run_load
+from bench.load import LoadResult, Request, page_png, run_load
 from bench.server import LOG_DIR, children, gunicorn, memory_kib, wait_ready
-from train.drawings import random_drawing, render
-
-
-def digit_png(digit: int, seed: int) -> bytes:
-    rgba = Image.open(io.BytesIO(render(random_drawing(np.random.default_rng(seed), digit), "dark-on-light")))
-    buffer = io.BytesIO()
-    rgba.convert("L").save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def soak_mix() -> list[Request]:
     """What a busy public server sees: mostly readings, some layer views, some junk."""
-    readings = [Request("/api/predict", digit_png(digit, 300 + digit), "image/png") for digit in range(10)]
+    readings = [Request("/api/predict", page_png(digit, 300 + digit), "image/png") for digit in range(10)]
     return [
         *readings,
-        Request("/api/features", digit_png(3, 77), "image/png"),
+        Request("/api/features", page_png(3, 77), "image/png"),
         Request("/api/predict", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png"),
         Request("/api/predict", b'{"image": "not base64!"}', "application/json"),
         Request("/api/predict", b"GIF89a" + b"\x00" * 100, "image/png"),
@@ -86,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each load point")
     parser.add_argument("--soak", type=int, default=24000, help="requests in the soak")
     args = parser.parse_args(argv)
-    reading = Request("/api/predict", digit_png(5, 2026), "image/png")
-    features = Request("/api/features", digit_png(5, 2026), "image/png")
+    reading = Request("/api/predict", page_png(5, 2026), "image/png")
+    features = Request("/api/features", page_png(5, 2026), "image/png")
 
     started = time.perf_counter()
     # Worker recycling off, so the soak sees the same workers from start to end.
