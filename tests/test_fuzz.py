@@ -93,7 +93,7 @@ def test_any_valid_png_reads(mode, width, height, seed):
         ["image/png", "application/json", "multipart/form-data", "multipart/form-data; boundary=x", "text/plain", "",
          "application/json; charset=utf-16", "image/png; charset=binary"]
     ),
-    path=st.sampled_from(["/api/predict", "/api/features"]),
+    path=st.sampled_from(["/api/predict", "/api/features", "/api/explain?layer=conv2&at=3,4,5"]),
 )
 def test_endpoints_never_answer_5xx(client, body, content_type, path):
     headers = {"Content-Type": content_type} if content_type else {}
@@ -108,7 +108,7 @@ def check_against_openapi(schema, examples: int) -> None:
     """Generate requests for every operation of ``schema`` and check each answer against it."""
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{operation.method.upper()} {operation.path}" for operation in operations} >= {
-        "POST /api/predict", "POST /api/features", "GET /api/kernels", "GET /healthz", "GET /readyz",
+        "POST /api/predict", "POST /api/features", "POST /api/explain", "GET /api/kernels", "GET /healthz", "GET /readyz",
     }
     for operation in operations:
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from webapp import features
+from webapp import explain, features
 from webapp.errors import ApiError
 from webapp.model import DigitModel, ModelNotReady, get_holder, get_model
 from webapp.preprocess import Prepared, PreprocessError, prepare
@@ -177,6 +177,26 @@ def features_() -> Response:
     outputs = model.features(prepared.image)
     answer = reading(prepared, None if prepared.empty else outputs[-1])
     answer["layers"] = features.encode_layers(model.layers, outputs)
+    return jsonify(answer)
+
+
+@bp.post("/api/explain")
+@admitted
+def explain_() -> Response:
+    """Show how one number of one layer was computed for one drawn digit."""
+    model = loaded_model()
+    try:
+        position = explain.find_layer(model.layers, request.args.get("layer"))
+        layer = model.layers[position]
+        cell = explain.parse_cell(request.args.get("at"), layer.shape, layer.name)
+    except explain.ExplainError as error:
+        raise ApiError(400, error.code, error.message) from None
+    prepared = prepared_image()
+    outputs = model.features(prepared.image)
+    try:
+        answer = explain.explain_cell(model.layers, outputs, model.kernels(), position, cell)
+    except explain.ExplainError as error:
+        raise ApiError(400, error.code, error.message) from None
     return jsonify(answer)
 
 

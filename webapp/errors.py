@@ -32,7 +32,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 # Messages for werkzeug's own errors, saying what was expected.
 HTTP_MESSAGES = {
     400: ("bad-request", "the request could not be read"),
-    404: ("not-found", "no such URL; the API is POST /api/predict, POST /api/features, GET /api/kernels"),
+    404: ("not-found", "no such URL; the API is POST /api/predict, POST /api/features, POST /api/explain, GET /api/kernels"),
     405: ("method-not-allowed", "this URL does not take that method"),
     413: ("payload-too-large", "the request body is over the size limit"),
     415: ("unsupported-media-type", "send image/png, multipart/form-data or application/json"),
