@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train bench data eval loadtest install install-test chromium npm clean
+.PHONY: run test train bench data eval loadtest install install-test chromium npm clean translations translations-update
 
 run: $(VENV)/.installed
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:webapp.gunicorn_conf "webapp:create_app()"
@@ -42,6 +42,22 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[test,train]"
 	touch $@
+
+# The interface's languages: English is in the sources, each other language is
+# webapp/translations/<lang>/LC_MESSAGES/messages.po, compiled to the messages.mo beside it
+# (committed, so an installed app has it). New or changed strings: translations-update, translate
+# in the .po, translations. tests/test_translations.py fails on anything left untranslated.
+TRANSLATIONS := webapp/translations
+
+translations-update: $(VENV)/.installed
+	@mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg --sort-output --no-location --no-wrap --project digit-lens -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d $(TRANSLATIONS) --no-wrap --no-fuzzy-matching --ignore-obsolete
+	@# The date would make every update conflict with every other engineer's.
+	sed -i '/^"POT-Creation-Date: /d' $(TRANSLATIONS)/*/LC_MESSAGES/messages.po
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 # Browser tests drive Debian's Chromium; Playwright's own browser download cannot work here.
 # A small Japanese font lets the screenshots show the layers page's Japanese terms.

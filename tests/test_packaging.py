@@ -1,4 +1,4 @@
-"""An installed package (a wheel, not this checkout) still has its pages, scripts, model and API description."""
+"""An installed package (a wheel, not this checkout) still has its pages, scripts, model, API description and translations."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ app = webapp.create_app({{"TESTING": True}})
 client = app.test_client()
 for url in ("/", "/layers", "/static/js/draw.js", "/static/js/lib/pad.js", "/static/css/app.css", "/api/openapi.json"):
     assert client.get(url).status_code == 200, url
+japanese = client.get("/layers?lang=ja").get_data(as_text=True)
+assert '<html lang="ja"' in japanese and "ネットワークの中" in japanese, japanese[:300]
+assert client.get("/i18n/ja.json").get_json()["messages"]["Undo"] == "元に戻す"
 from webapp.model import DEFAULT_MODEL_PATH
 assert DEFAULT_MODEL_PATH.is_file() and str(DEFAULT_MODEL_PATH).startswith({unpacked!r})
 print("ok")

@@ -146,7 +146,8 @@ def test_server_down_shows_a_message_and_the_next_stroke_retries(page, live_serv
 
 def test_server_error_message_is_shown(page, live_server):
     box = open_pad(page, live_server)
-    body = json.dumps({"error": {"code": "internal-error", "message": "The server failed."}})
+    # A code the page has no words of its own for: it shows the API's message.
+    body = json.dumps({"error": {"code": "something-new", "message": "The server failed."}})
     page.route("**/api/predict", lambda route: route.fulfill(status=500, content_type="application/json", body=body))
     draw_with_mouse(page, digit_strokes(2, box["width"], seed=10).strokes, box)
     wait_done(page)

@@ -64,9 +64,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from webapp import api, errors, pages
+    from webapp import api, errors, i18n, pages
 
     errors.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.before_request(_buffer_unsized_body)

@@ -6,6 +6,7 @@ import json
 from functools import cache
 
 from flask import Blueprint, render_template
+from flask_babel import format_percent, gettext
 
 from webapp.model import ARTIFACTS
 
@@ -13,18 +14,28 @@ bp = Blueprint("pages", __name__)
 
 
 @cache
-def model_summary() -> str:
-    """One line about the shipped model, from its card."""
+def test_accuracy() -> float | None:
+    """The shipped model's accuracy on the MNIST test set, from its card."""
     try:
         card = json.loads((ARTIFACTS / "model_card.json").read_text())
-        return f"{card['test']['accuracy']:.2%} on the 10,000 MNIST test digits"
-    except (OSError, ValueError, KeyError):
-        return "model card missing"
+        return float(card["test"]["accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def model_summary() -> str:
+    """One line about the shipped model, in the page's language."""
+    accuracy = test_accuracy()
+    if accuracy is None:
+        return gettext("model card missing")
+    return gettext(
+        "%(accuracy)s on the 10,000 MNIST test digits", accuracy=format_percent(accuracy, "#,##0.00%")
+    )
 
 
 @bp.app_context_processor
 def inject_model_summary() -> dict:
-    return {"model_summary": model_summary()}
+    return {"model_summary": model_summary}
 
 
 @bp.get("/")

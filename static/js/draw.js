@@ -1,7 +1,8 @@
 // The drawing page: draw a digit, read it live.
 
-import { postImage } from './lib/api.js';
+import { describeError, postImage } from './lib/api.js';
 import { connectPad } from './lib/controls.js';
+import { language, t } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
 import { Pad } from './lib/pad.js';
 import { buildBars, renderImage, renderProbabilities } from './lib/render.js';
@@ -19,7 +20,7 @@ const clearButton = document.querySelector('[data-testid=clear]');
 
 buildBars(bars);
 
-const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
+const percent = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 0 });
 
 function showStatus(text, kind = 'info') {
   status.textContent = text;
@@ -31,7 +32,7 @@ function showNothing() {
   prediction.dataset.reason = 'blank';
   renderProbabilities(bars, null);
   renderImage(modelInput, null);
-  showStatus('Draw a digit, 0 to 9, on the pad.');
+  showStatus(t('Draw a digit, 0 to 9, on the pad.'));
 }
 
 function showAnswer(answer) {
@@ -40,16 +41,21 @@ function showAnswer(answer) {
   if (answer.digit !== null) {
     prediction.textContent = String(answer.digit);
     prediction.dataset.reason = 'read';
-    showStatus(`Read as ${answer.digit}, ${percent.format(answer.confidence)} sure.`);
+    showStatus(t('Read as %(digit)s, %(percent)s sure.', { digit: answer.digit, percent: percent.format(answer.confidence) }));
     return;
   }
   prediction.textContent = '?';
   prediction.dataset.reason = answer.reason;
   if (answer.reason === 'empty') {
-    showStatus('Nothing to read yet: that is too small to be a digit.');
+    showStatus(t('Nothing to read yet: that is too small to be a digit.'));
   } else {
     const best = answer.probabilities.indexOf(answer.confidence);
-    showStatus(`Not sure: maybe a ${best} (${percent.format(answer.confidence)}). Try drawing it bigger or clearer.`);
+    showStatus(
+      t('Not sure: maybe a %(digit)s (%(percent)s). Try drawing it bigger or clearer.', {
+        digit: best,
+        percent: percent.format(answer.confidence),
+      }),
+    );
   }
 }
 
@@ -57,11 +63,7 @@ const reader = new LiveReader({
   request: async (signal) => postImage(page.predictUrl, await pad.toBlob(), signal),
   onAnswer: (answer) => showAnswer(answer),
   onError: (error) => {
-    const message =
-      error.code === 'unreachable'
-        ? 'The server cannot be reached. Keep drawing: the next stroke tries again.'
-        : `${error.message} The next stroke tries again.`;
-    showStatus(message, 'error');
+    showStatus(t('%(problem)s Keep drawing: the next stroke tries again.', { problem: describeError(error) }), 'error');
   },
   onState: (state) => {
     prediction.dataset.state = state;

@@ -1,9 +1,10 @@
 // The layers page: every layer of the network on the user's own drawing.
 
-import { getJson, postImage } from './lib/api.js';
+import { describeError, getJson, postImage } from './lib/api.js';
 import { Band, legend } from './lib/bands.js';
 import { extent, paintHeatmap, scaleFor } from './lib/colours.js';
 import { connectPad } from './lib/controls.js';
+import { language, t } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
 import { Pad } from './lib/pad.js';
 import { fieldOf, receptiveFields } from './lib/receptive.js';
@@ -27,6 +28,7 @@ let layers = null; // decoded outputs of the latest answer
 let fields = null; // receptive field of each layer
 let bands = null; // Band objects, built on the first answer
 let kernelsPromise = null;
+const percent = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 0 });
 const byName = () => Object.fromEntries(layers.map((layer, index) => [layer.name, index]));
 
 function kernels() {
@@ -46,12 +48,11 @@ function showAnswer(answer) {
   emptyNode.hidden = true;
   prediction.textContent = answer.digit === null ? '?' : String(answer.digit);
   status.dataset.kind = 'info';
-  status.textContent =
-    answer.digit === null
-      ? answer.reason === 'empty'
-        ? 'Too small to be a digit.'
-        : 'Not sure what digit this is.'
-      : `Read as ${answer.digit}, ${(answer.confidence * 100).toFixed(0)}% sure.`;
+  if (answer.digit !== null) {
+    status.textContent = t('Read as %(digit)s, %(percent)s sure.', { digit: answer.digit, percent: percent.format(answer.confidence) });
+  } else {
+    status.textContent = answer.reason === 'empty' ? t('Too small to be a digit.') : t('Not sure what digit this is.');
+  }
 }
 
 function perMap() {
@@ -71,7 +72,7 @@ document.querySelectorAll('input[name=scale]').forEach((input) =>
 function showNothing() {
   prediction.textContent = '';
   status.dataset.kind = 'info';
-  status.textContent = 'Draw a digit to see each layer at work.';
+  status.textContent = t('Draw a digit to see each layer at work.');
   bandsNode.hidden = true;
   emptyNode.hidden = false;
 }
@@ -81,8 +82,7 @@ const reader = new LiveReader({
   onAnswer: showAnswer,
   onError: (error) => {
     status.dataset.kind = 'error';
-    status.textContent =
-      error.code === 'unreachable' ? 'The server cannot be reached. Draw again to retry.' : error.message;
+    status.textContent = t('%(problem)s Draw again to retry.', { problem: describeError(error) });
   },
   onState: (state) => {
     prediction.dataset.state = state;

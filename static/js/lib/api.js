@@ -1,4 +1,9 @@
 // Requests to the JSON API. URLs come from the page's data- attributes.
+//
+// The API speaks English (its messages are for programs and logs); what a
+// person reads on the page comes from `describeError`, in the page's language.
+
+import { t } from './i18n.js';
 
 /** An answer that is not a 2xx: `code` is the API's slug, or `unreachable`. */
 export class ApiError extends Error {
@@ -33,6 +38,27 @@ async function send(url, options) {
   }
   if (body === null) throw new ApiError('The server sent an unreadable answer.', { code: 'bad-answer' });
   return body;
+}
+
+/** What went wrong, in the page's language, for a person drawing (not the API's English message). */
+export function describeError(error) {
+  switch (error.code) {
+    case 'unreachable':
+      return t('The server cannot be reached.');
+    case 'busy':
+      return t('The server is busy right now.');
+    case 'model-not-ready':
+      return t('The network is still loading on the server.');
+    case 'payload-too-large':
+      return t('The drawing is too large to send.');
+    case 'bad-answer':
+      return t('The server sent an unreadable answer.');
+    case 'internal-error':
+      return t('The server failed to answer.');
+    default:
+      // A code this page has no words for: the API's own (English) message says what happened.
+      return t('The server answered: %(message)s', { message: error.message });
+  }
 }
 
 /** POST a PNG blob to a predict-like endpoint. */
