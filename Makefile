@@ -22,6 +22,7 @@ train: $(VENV)/.installed-test data
 
 bench: $(VENV)/.installed-test data
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.png_cost
 
 eval: $(VENV)/.installed-test chromium data
 	$(BIN)/python -m bench.accuracy

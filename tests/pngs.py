@@ -18,8 +18,11 @@ def chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def grey_png(pixels: np.ndarray, interlace: bool = False, before_data: tuple[bytes, ...] = ()) -> bytes:
-    """An 8-bit greyscale PNG of ``pixels`` (uint8, rows x columns), optionally Adam7-interlaced."""
+def grey_png(
+    pixels: np.ndarray, interlace: bool = False, before_data: tuple[bytes, ...] = (), after_data: tuple[bytes, ...] = ()
+) -> bytes:
+    """An 8-bit greyscale PNG of ``pixels`` (uint8, rows x columns), optionally Adam7-interlaced,
+    with extra chunks before and after its image data."""
     height, width = pixels.shape
     if interlace:
         rows = []
@@ -36,6 +39,7 @@ def grey_png(pixels: np.ndarray, interlace: bool = False, before_data: tuple[byt
         + chunk(b"IHDR", header)
         + b"".join(before_data)
         + chunk(b"IDAT", zlib.compress(raw))
+        + b"".join(after_data)
         + chunk(b"IEND", b"")
     )
 
@@ -63,3 +67,20 @@ def animated_png(frames: list[np.ndarray]) -> bytes:
     images = [Image.fromarray(frame) for frame in frames]
     images[0].save(buffer, "PNG", save_all=True, append_images=images[1:], duration=100, loop=0)
     return buffer.getvalue()
+
+
+def icc_bomb_png(pixels: np.ndarray, file_size: int = 4 * 1024 * 1024 - 4096) -> bytes:
+    """A PNG of ``pixels`` filled up to ``file_size`` bytes with iCCP chunks that each inflate to 1 MiB."""
+    profile = chunk(b"iCCP", b"bomb\x00\x00" + zlib.compress(b"\x00" * 1024 * 1024, 9))
+    plain = grey_png(pixels)
+    return grey_png(pixels, before_data=(profile,) * ((file_size - len(plain)) // len(profile)))
+
+
+def palette_png(pixels: np.ndarray, transparency: bytes) -> bytes:
+    """A 4-colour palette PNG of ``pixels`` with the tRNS chunk ``transparency``, whatever its length."""
+    image = Image.fromarray(pixels).convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data = buffer.getvalue()
+    at = data.index(b"IDAT") - 4
+    return data[:at] + chunk(b"tRNS", transparency) + data[at:]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from PIL import Image
 
 from tests import pngs
 from train.drawings import random_drawing, render
+from webapp import preprocess
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +64,11 @@ def close_to(first, second) -> bool:
         (lambda seven: pngs.grey_png(seven)[:60], 400, "invalid-image"),
         (lambda seven: pngs.huge_header_png(), 413, "image-too-large"),
         (lambda seven: pngs.huge_header_png(100, 10**6), 413, "image-too-large"),
-        (lambda seven: pngs.text_bomb_png(seven), 400, "invalid-image"),
+        (lambda seven: pngs.huge_header_png(2048, 2048), 413, "image-too-large"),  # 32 MiB of RGBA pixels
     ],
     ids=[
         "empty", "garbage", "signature-only", "gif", "jpeg", "tiff", "eps", "truncated-end", "truncated-data",
-        "decompression-bomb", "one-tall-bomb", "ztxt-bomb",
+        "decompression-bomb", "one-tall-bomb", "too-many-bytes-of-pixels",
     ],
 )
 def test_bad_images_are_refused(client, seven, make, status, code):
@@ -95,6 +98,71 @@ def test_valid_png_variants_are_read_like_the_plain_one(client, seven, reference
     response = post_png(client, make(seven))
     assert response.status_code == 200
     assert close_to(response.get_json()["input"], reference)
+
+
+def text_chunk(kind: bytes, keyword: bytes, text: bytes) -> bytes:
+    if kind == b"zTXt":
+        return pngs.chunk(kind, keyword + b"\x00\x00" + zlib.compress(text))
+    if kind == b"iTXt":
+        return pngs.chunk(kind, keyword + b"\x00\x00\x00\x00\x00" + text)
+    return pngs.chunk(kind, keyword + b"\x00" + text)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        # A text chunk called "transparency" once landed where tRNS's value belongs.
+        lambda seven: pngs.grey_png(seven, before_data=(text_chunk(b"tEXt", b"transparency", b"0"),)),
+        lambda seven: pngs.grey_png(seven, before_data=(text_chunk(b"zTXt", b"transparency", b"0"),)),
+        lambda seven: pngs.grey_png(seven, before_data=(text_chunk(b"iTXt", b"transparency", b"0"),)),
+        lambda seven: pngs.grey_png(seven, after_data=(text_chunk(b"tEXt", b"transparency", b"0"),)),
+        # A colour profile after the image data, holding a name and nothing else.
+        lambda seven: pngs.grey_png(seven, after_data=(pngs.chunk(b"iCCP", b"p\x00"),)),
+        lambda seven: pngs.text_bomb_png(seven),  # a zTXt that inflates to 64 MiB
+        lambda seven: pngs.icc_bomb_png(seven),  # 4 MiB of iCCP chunks, each inflating to 1 MiB
+        lambda seven: pngs.grey_png(seven, before_data=(pngs.chunk(b"tRNS", b"\x00"),)),  # wrong length for grey
+        lambda seven: pngs.grey_png(seven)[:-12],  # no IEND
+        lambda seven: pngs.grey_png(seven) + b"trailing junk",
+    ],
+    ids=[
+        "text-transparency", "ztxt-transparency", "itxt-transparency", "text-after-data", "iccp-after-data",
+        "ztxt-bomb", "iccp-bomb", "short-trns", "no-iend", "trailing-junk",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/predict", "/api/features"])
+def test_odd_and_hostile_ancillary_chunks_are_ignored(client, seven, reference, make, path):
+    response = client.post(path, data=make(seven), content_type="image/png")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert close_to(response.get_json()["input"], reference)
+
+
+@pytest.mark.parametrize("entries", [5, 256, 1000])
+@pytest.mark.parametrize("path", ["/api/predict", "/api/features"])
+def test_palette_transparency_longer_than_the_palette_is_cut_to_it(client, seven, reference, entries, path):
+    opaque = pngs.palette_png(seven, b"\xff" * entries)  # 4 colours, all opaque, and then more entries
+    response = client.post(path, data=opaque, content_type="image/png")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert close_to(response.get_json()["input"], reference)
+
+
+def test_the_decoder_sees_only_the_chunks_that_make_the_image(seven):
+    """What keeps a 4 MiB PNG cheap: nothing but the image data is ever inflated (see make bench for the CPU time)."""
+    bomb = pngs.icc_bomb_png(seven)
+    kept = preprocess.decoder_chunks(bomb)
+    kinds = []
+    position = 8
+    while position < len(kept):
+        length, kind = struct.unpack(">I4s", kept[position : position + 8])
+        kinds.append(kind)
+        position += 12 + length
+    assert kinds == [b"IHDR", b"IDAT", b"IEND"]
+    assert "icc_profile" not in preprocess.decode_png(bomb).info
+
+
+def test_too_many_chunks_are_refused(client, seven):
+    empty_chunks = (pngs.chunk(b"tEXt", b"a\x00"),) * 5000
+    assert_error(post_png(client, pngs.grey_png(seven, before_data=empty_chunks)), 400, "invalid-image")
+    assert_still_serving(client, seven)
 
 
 def test_palette_with_transparency_is_read(client, seven, reference):

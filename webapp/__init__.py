@@ -12,7 +12,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.model import DEFAULT_MODEL_PATH
-from webapp.preprocess import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
+from webapp.preprocess import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_PATH": str(DEFAULT_MODEL_PATH),
@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_PARTS": 16,
     "MAX_IMAGE_PIXELS": DEFAULT_MAX_PIXELS,
     "MAX_IMAGE_SIDE": DEFAULT_MAX_SIDE,
+    "MAX_IMAGE_BYTES": DEFAULT_MAX_DECODED_BYTES,
     # Images read at once per worker; more wait, up to QUEUE_TIMEOUT_SECONDS,
     # then get 503 "busy". Two keep the CPU busy while one request does I/O.
     "WORK_CONCURRENCY": 2,

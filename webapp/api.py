@@ -94,6 +94,7 @@ def prepared_image() -> Prepared:
             data,
             max_pixels=int(current_app.config["MAX_IMAGE_PIXELS"]),
             max_side=int(current_app.config["MAX_IMAGE_SIDE"]),
+            max_bytes=int(current_app.config["MAX_IMAGE_BYTES"]),
         )
     except PreprocessError as error:
         raise ApiError(IMAGE_ERROR_STATUS.get(error.code, 400), error.code, error.message) from None

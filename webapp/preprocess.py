@@ -46,6 +46,14 @@ THICKEST_STROKE = 3.5
 # app's MAX_IMAGE_PIXELS and MAX_IMAGE_SIDE): a 280x280 canvas needs far less.
 DEFAULT_MAX_PIXELS = 2048 * 2048
 DEFAULT_MAX_SIDE = 4096
+# Decoding costs up to ~10 ms of CPU per MiB of pixel data (inflating and
+# unfiltering it; interlaced 16-bit grey is the dearest): 6 MiB keeps any
+# accepted PNG near 60 ms (make bench), where a 2048x2048 16-bit RGBA one
+# (32 MiB) took 200 ms. Every 8-bit grey or palette PNG up to the pixel limit
+# fits; RGBA up to 1254x1254 (a 280 px pad at 4x device pixels is 1120x1120).
+DEFAULT_MAX_DECODED_BYTES = 6 * 1024 * 1024
+# Channels by PNG colour type: grey, RGB, palette index, grey+alpha, RGBA.
+CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
 LEVELS = np.arange(256, dtype=np.float64)
 INK_MASK_TABLE = bytes(255 if level >= round(INK_THRESHOLD * 255) else 0 for level in range(256))
@@ -89,25 +97,122 @@ def png_dimensions(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def decode_png(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> Image.Image:
-    """Decode a PNG (first frame of an animated one), checking its dimensions from the header first.
+# Pillow sees only IHDR, PLTE, tRNS, IDAT and IEND; every other chunk (text,
+# colour profiles, gamma, timestamps, APNG frames after the first) is dropped
+# first. Pillow inflates text and iCCP chunks as it opens a file (iCCP with
+# no cap: 4,000 of them in a 4 MiB file cost 8 s of CPU), and puts a text
+# chunk called "transparency" where tRNS's value belongs; none of that can
+# happen to a chunk that is not there.
+# Real encoders write a few dozen chunks (IDAT in 8-64 KiB pieces); walking a
+# 4 MiB file of empty chunks (350,000 of them) would cost more than decoding.
+MAX_CHUNKS = 4096
+# tRNS's length by colour type (0 grey, 2 RGB): one 16-bit sample per channel.
+TRNS_LENGTH = {0: 2, 2: 6}
+PALETTE_COLOUR_TYPE = 3
+IEND = struct.pack(">I4sI", 0, b"IEND", zlib.crc32(b"IEND"))
 
-    A tiny file declaring a huge image is refused before anything is allocated.
+
+def decoder_chunks(data: bytes) -> bytes:
+    """The PNG with only the chunks needed to decode its first image, each checked for sense.
+
+    Chunks after the image data (but IEND), a tRNS where it cannot be (after
+    IDAT, in an image with an alpha channel, of the wrong length) and any
+    ancillary chunk are dropped, as libpng drops a chunk it finds invalid; a
+    palette tRNS with more entries than the palette is cut to the palette's
+    length. Pixel data is left to Pillow.
+
+    Raises:
+        PreprocessError: the chunk structure is broken (truncated, corrupt, too many chunks).
+    """
+    colour_type = data[25]
+    kept = [data[:33]]  # signature and IHDR, checked by png_dimensions
+    position, chunks, palette_entries, seen_data = 33, 1, 0, False
+    while True:
+        length, kind = struct.unpack(">I4s", data[position : position + 8].ljust(8, b"\0"))
+        end = position + 12 + length
+        if length > 0x7FFFFFFF or end > len(data) or not kind.isalpha():
+            if seen_data:
+                # Whatever follows the image data (a cut-off IEND, junk) is
+                # not needed; a cut in the data itself is the decoder's to find.
+                kept.append(data[position:end] if kind == b"IDAT" else b"")
+                kept.append(IEND)
+                return b"".join(kept)
+            raise PreprocessError("invalid-image", "the PNG is truncated or corrupt (it ends before its image data)")
+        chunks += 1
+        if chunks > MAX_CHUNKS:
+            raise PreprocessError(
+                "invalid-image", f"the PNG has over {MAX_CHUNKS} chunks; save it again with any image editor or canvas"
+            )
+        body = data[position + 8 : end - 4]
+        if kind == b"IEND":
+            kept.append(data[position:end])
+            return b"".join(kept)
+        if kind == b"IHDR":
+            raise PreprocessError("invalid-image", "the PNG has a second IHDR header")
+        if kind == b"IDAT":
+            seen_data = True
+            kept.append(data[position:end])
+        elif kind == b"PLTE" and not seen_data:
+            palette_entries = length // 3
+            kept.append(data[position:end])
+        elif kind == b"tRNS" and not seen_data:
+            kept.append(_checked_transparency(data[position:end], body, colour_type, palette_entries))
+        position = end
+
+
+def _checked_transparency(whole: bytes, body: bytes, colour_type: int, palette_entries: int) -> bytes:
+    """A tRNS chunk as the decoder may take it: empty when it makes no sense for this image."""
+    if colour_type == PALETTE_COLOUR_TYPE:
+        if len(body) <= palette_entries:
+            return whole
+        if zlib.crc32(whole[4:-4]) != struct.unpack(">I", whole[-4:])[0]:
+            raise PreprocessError("invalid-image", "the PNG's tRNS chunk is corrupt (bad checksum)")
+        body = body[:palette_entries]
+        return struct.pack(">I4s", len(body), b"tRNS") + body + struct.pack(">I", zlib.crc32(b"tRNS" + body))
+    return whole if len(body) == TRNS_LENGTH.get(colour_type) else b""
+
+
+def decoded_bytes(data: bytes) -> int:
+    """Bytes of pixel data the PNG's header promises (8-bit samples or more), from IHDR alone."""
+    width, height = png_dimensions(data)
+    bit_depth, colour_type = data[24], data[25]
+    if colour_type not in CHANNELS:
+        raise PreprocessError("invalid-image", f"the PNG header names colour type {colour_type}, which PNG does not have")
+    return width * height * CHANNELS[colour_type] * max(8, bit_depth) // 8
+
+
+def decode_png(
+    data: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    max_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+) -> Image.Image:
+    """Decode a PNG (the first image of an animated one), checking its dimensions from the header first.
+
+    A tiny file declaring a huge image is refused before anything is allocated,
+    and the decoder only ever sees the chunks that make the image (see
+    ``decoder_chunks``): no PNG that passes costs more than the decoding of
+    ``max_bytes`` of pixels.
     """
     width, height = png_dimensions(data)
-    if width * height > max_pixels or max(width, height) > max_side:
+    size = decoded_bytes(data)
+    if width * height > max_pixels or max(width, height) > max_side or size > max_bytes:
         raise PreprocessError(
             "image-too-large",
-            f"the PNG is {width}x{height} pixels; at most {max_pixels} pixels and {max_side} per side are accepted: "
+            f"the PNG is {width}x{height} pixels ({size / 2**20:.1f} MiB of pixel data); at most {max_pixels} pixels, "
+            f"{max_side} per side and {max_bytes / 2**20:g} MiB of pixel data are accepted: "
             "send a smaller image (a few hundred pixels is plenty)",
         )
+    data = decoder_chunks(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=["PNG"])
             image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError,
-            EOFError, struct.error, zlib.error) as error:
+    # Pillow reports a malformed file with many kinds of exception; each means
+    # the same to the client.
+    except (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError, EOFError, struct.error, zlib.error) as error:
         raise PreprocessError("invalid-image", f"the PNG could not be decoded ({error}); send a valid PNG file") from None
     return image
 
@@ -273,13 +378,18 @@ def to_mnist(ink: Image.Image) -> Prepared:
     return Prepared(image=np.round(field * 255).astype(np.uint8), empty=False)
 
 
-def prepare(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> Prepared:
+def prepare(
+    data: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    max_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+) -> Prepared:
     """PNG bytes -> MNIST-format 28x28 image; the whole pipeline.
 
     Raises:
         PreprocessError: the bytes are not an acceptable PNG.
     """
-    return to_mnist(ink_image(decode_png(data, max_pixels=max_pixels, max_side=max_side)))
+    return to_mnist(ink_image(decode_png(data, max_pixels=max_pixels, max_side=max_side, max_bytes=max_bytes)))
 
 
 # Truncated files are errors, never silently padded images.
