@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train bench data eval loadtest install install-test chromium npm clean translations translations-update
+.PHONY: run test train drawn bench data eval loadtest install install-test chromium npm clean translations translations-update
 
 run: $(VENV)/.installed
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:webapp.gunicorn_conf "webapp:create_app()"
@@ -17,8 +17,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test chromium data
 	$(BIN)/python -m pytest
 
+# MODEL=<name> trains one network (names in train/networks.py); without it, all of them.
 train: $(VENV)/.installed-test data
-	$(BIN)/python -m train --data-dir $(DATA_DIR)
+	$(BIN)/python -m train --data-dir $(DATA_DIR) $(if $(MODEL),--model $(MODEL))
+
+# Each trained network's accuracy on the project's drawn digits, into its card (no retraining).
+drawn: $(VENV)/.installed-test
+	$(BIN)/python -m train.drawn $(if $(MODEL),--model $(MODEL))
 
 bench: $(VENV)/.installed-test data
 	$(BIN)/python -m bench

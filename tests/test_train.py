@@ -24,7 +24,9 @@ def test_smoke_run_writes_a_model_that_loads_and_answers(tmp_path, mnist, monkey
     from train import data
 
     monkeypatch.setattr(data, "load", lambda folder=None: mnist)
-    status = command.main(["--epochs", "2", "--limit", "1500", "--out", str(tmp_path), "--verbose", "0"])
+    status = command.main(
+        ["--model", "digit-lens", "--epochs", "2", "--limit", "1500", "--out", str(tmp_path), "--verbose", "0"]
+    )
     assert status == 0
     card = json.loads((tmp_path / "model_card.json").read_text())
     assert card["test"]["images"] == 1500

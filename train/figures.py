@@ -36,18 +36,23 @@ def save_confusion_matrix(confusion: np.ndarray, path: Path) -> None:
     plt.close(figure)
 
 
-def save_learning_curve(history: dict[str, list[float]], path: Path) -> None:
-    """Write loss and accuracy per epoch, training (augmented) and validation."""
+def save_learning_curve(
+    history: dict[str, list[float]],
+    path: Path,
+    training_label: str = "training (augmented)",
+    validation_label: str = "validation",
+) -> None:
+    """Write loss and accuracy per epoch: training, and the held-out set (``val_*``)."""
     epochs = np.arange(1, len(history["loss"]) + 1)
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
-    loss_axes.plot(epochs, history["loss"], label="training (augmented)")
-    loss_axes.plot(epochs, history["val_loss"], label="validation")
+    loss_axes.plot(epochs, history["loss"], label=training_label)
+    loss_axes.plot(epochs, history["val_loss"], label=validation_label)
     loss_axes.set_xlabel("epoch")
     loss_axes.set_ylabel("loss")
     loss_axes.set_yscale("log")
     loss_axes.legend()
-    accuracy_axes.plot(epochs, history["accuracy"], label="training (augmented)")
-    accuracy_axes.plot(epochs, history["val_accuracy"], label="validation")
+    accuracy_axes.plot(epochs, history["accuracy"], label=training_label)
+    accuracy_axes.plot(epochs, history["val_accuracy"], label=validation_label)
     accuracy_axes.set_xlabel("epoch")
     accuracy_axes.set_ylabel("accuracy")
     accuracy_axes.set_ylim(0.97, 1.0)

@@ -14,6 +14,35 @@ from train.data import Mnist
 from train.model import CONV1_FILTERS, CONV2_FILTERS, DENSE_UNITS, NUM_CLASSES, build_model
 
 
+def layer_table(model: keras.Model) -> list[dict]:
+    """The model card's architecture: each layer's name, kind, output shape, parameters and settings."""
+    table = []
+    for layer in model.layers:
+        config = layer.get_config()
+        entry = {
+            "name": layer.name,
+            "kind": type(layer).__name__,
+            "output_shape": list(layer.output.shape[1:]),
+            "parameters": int(layer.count_params()),
+        }
+        for key in ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate", "scale"):
+            if key in config:
+                entry[key] = config[key]
+        table.append(entry)
+    return table
+
+
+def confusion_and_per_digit(labels: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """The confusion matrix (rows true, columns predicted) and each digit's accuracy."""
+    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_digit = [
+        float(confusion[digit, digit] / confusion[digit].sum()) if confusion[digit].sum() else 0.0
+        for digit in range(NUM_CLASSES)
+    ]
+    return confusion, per_digit
+
+
 class KeepBestWeights(keras.callbacks.Callback):
     """Remember the weights of the epoch with the best validation accuracy and restore them at the end."""
 
@@ -56,23 +85,10 @@ class TrainingResult:
 
     def card(self, training_seconds: float, data_checksums: dict, command: str, platform_text: str) -> dict:
         """The model card: what the model is, how it was made, how well it does."""
-        layers = []
-        for layer in self.model.layers:
-            config = layer.get_config()
-            entry = {
-                "name": layer.name,
-                "kind": type(layer).__name__,
-                "output_shape": list(layer.output.shape[1:]),
-                "parameters": int(layer.count_params()),
-            }
-            for key in ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate", "scale"):
-                if key in config:
-                    entry[key] = config[key]
-            layers.append(entry)
         trainable = int(sum(np.prod(weight.shape) for weight in self.model.trainable_weights))
         return {
             "name": self.model.name,
-            "architecture": layers,
+            "architecture": layer_table(self.model),
             "parameters": {"total": int(self.model.count_params()), "trainable": trainable},
             "input": "uint8 28x28x1, ink = 255, MNIST format (digit fit in 20x20, centred by centre of mass)",
             "test": {
@@ -175,12 +191,7 @@ def train_and_evaluate(
 
     probabilities = model.predict(test_images[..., None], batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    np.add.at(confusion, (test_labels, predicted), 1)
-    per_digit = [
-        float(confusion[digit, digit] / confusion[digit].sum()) if confusion[digit].sum() else 0.0
-        for digit in range(NUM_CLASSES)
-    ]
+    confusion, per_digit = confusion_and_per_digit(test_labels, predicted)
     return TrainingResult(
         model=model,
         history={key: list(map(float, values)) for key, values in history.history.items()},
