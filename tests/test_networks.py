@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from train.networks import DEFAULT_NETWORK, NETWORKS, SEED_NETWORKS
-from webapp.preprocess import pad_to_size
+from webapp.preprocess import fit_to_input
 
 # Each seed's own figures, layer by layer (trainable layers: output shape, parameters).
 SEED_TABLES = {
@@ -115,17 +115,17 @@ def test_simple_convnet_starts_from_the_books_weights():
         assert not bias.any()
 
 
-def test_pad_to_size_centres_mnist_in_32x32():
+def test_fit_to_input_centres_mnist_in_32x32():
     image = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
-    padded = pad_to_size(image, 32)
+    padded = fit_to_input(image, 32)
     assert padded.shape == (32, 32) and padded.dtype == np.uint8
     assert np.array_equal(padded[2:30, 2:30], image)
     assert not padded[:2].any() and not padded[30:].any() and not padded[:, :2].any() and not padded[:, 30:].any()
     batch = np.stack([image, image[::-1]])
-    assert np.array_equal(pad_to_size(batch, 32)[1, 2:30, 2:30], image[::-1])
-    assert pad_to_size(image, 28) is image
+    assert np.array_equal(fit_to_input(batch, 32)[1, 2:30, 2:30], image[::-1])
+    assert fit_to_input(image, 28) is image
     with pytest.raises(ValueError):
-        pad_to_size(image, 31)
+        fit_to_input(image, 31)
 
 
 def test_import_train_does_not_load_tensorflow():
@@ -158,7 +158,7 @@ def test_seed_recipe_trains_and_writes_a_card(tmp_path, mnist, monkeypatch):
     assert card["files"]["model.keras"] == (folder / "model.keras").stat().st_size
 
     model = keras.saving.load_model(folder / "model.keras")
-    inputs = pad_to_size(mnist.test_images[:300], 32)[..., None].astype(np.float32)
+    inputs = fit_to_input(mnist.test_images[:300], 32)[..., None].astype(np.float32)
     predicted = np.asarray(model(inputs, training=False)).argmax(axis=1)
     # Two epochs on 1,500 images already read most digits; the card says how many of its 1,500.
     assert (predicted == mnist.test_labels[:300]).mean() > 0.6

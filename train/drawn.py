@@ -94,10 +94,10 @@ def keras_probabilities(path: Path, images: np.ndarray, input_size: int) -> np.n
     """Run a trained .keras file on MNIST-format images (padded to its input size)."""
     import keras
 
-    from webapp.preprocess import pad_to_size
+    from webapp.preprocess import fit_to_input
 
     model = keras.saving.load_model(path)
-    return np.asarray(model.predict(pad_to_size(images, input_size)[..., None], batch_size=500, verbose=0))
+    return np.asarray(model.predict(fit_to_input(images, input_size)[..., None], batch_size=500, verbose=0))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from train.data import Mnist
 from train.fit import confusion_and_per_digit, layer_table
 from train.model import build
 from train.networks import Network, Recipe
-from webapp.preprocess import pad_to_size
+from webapp.preprocess import fit_to_input
 
 TEST_BATCH = 1000
 SEED_MODEL_FILENAME = "model.keras"
@@ -120,7 +120,7 @@ class SeedResult:
 
 def network_inputs(images: np.ndarray, size: int) -> np.ndarray:
     """uint8 (N, 28, 28) MNIST images -> (N, size, size, 1), as the network takes them."""
-    return pad_to_size(images, size)[..., None]
+    return fit_to_input(images, size)[..., None]
 
 
 def optimizer_for(recipe: Recipe, steps_per_epoch: int) -> keras.optimizers.Optimizer:

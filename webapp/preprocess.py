@@ -392,7 +392,7 @@ def prepare(
     return to_mnist(ink_image(decode_png(data, max_pixels=max_pixels, max_side=max_side, max_bytes=max_bytes)))
 
 
-def pad_to_size(images: np.ndarray, size: int) -> np.ndarray:
+def fit_to_input(images: np.ndarray, size: int) -> np.ndarray:
     """MNIST-format 28x28 image(s) centred in a size x size field with a zero border.
 
     LeNet-5 read MNIST's 28x28 digits centred in 32x32, so that strokes near
