@@ -70,7 +70,7 @@ def catalogue(code: str) -> dict:
     for message in compiled:
         if not message.id or not message.string:
             continue
-        if isinstance(message.id, tuple):
+        if isinstance(message.id, (list, tuple)):  # a plural: (singular, plural) -> one string per form
             if all(message.string):
                 messages[message.id[0]] = list(message.string)
         else:

@@ -108,14 +108,20 @@ function describeCell(canvas, cell) {
   if (!layer.spatial) {
     const unit = cell.row * Number(canvas.dataset.columns) + cell.column;
     if (unit >= layer.width) return null;
-    return { text: `${layer.name} · unit ${unit}: ${layer.values[unit].toPrecision(4)}`, field: null };
+    return {
+      text: t('%(layer)s · unit %(unit)s: %(value)s', { layer: layer.name, unit, value: layer.values[unit].toPrecision(4) }),
+      field: null,
+    };
   }
   const channel = Number(canvas.dataset.channel);
   const value = layer.value(channel, cell.row, cell.column);
-  const where = layer.channels > 1 ? ` · map #${channel}` : '';
   const field = fieldOf(fields[index], cell.row, cell.column);
+  const numbers = { layer: layer.name, map: channel, row: cell.row, column: cell.column, value: value.toPrecision(4) };
   return {
-    text: `${layer.name}${where} · row ${cell.row}, column ${cell.column}: ${value.toPrecision(4)}`,
+    text:
+      layer.channels > 1
+        ? t('%(layer)s · map #%(map)s · row %(row)s, column %(column)s: %(value)s', numbers)
+        : t('%(layer)s · row %(row)s, column %(column)s: %(value)s', numbers),
     field,
   };
 }
@@ -131,9 +137,15 @@ function showTooltip(event, description) {
     context.lineWidth = 2;
     context.strokeRect(left * cell + 1, top * cell + 1, width * cell - 2, height * cell - 2);
   }
-  tooltip.querySelector('.tooltip-field').textContent = description.field
-    ? `sees input rows ${description.field.top}–${description.field.top + description.field.height - 1}, columns ${description.field.left}–${description.field.left + description.field.width - 1}`
-    : 'sees the whole input';
+  const field = description.field;
+  tooltip.querySelector('.tooltip-field').textContent = field
+    ? t('sees input rows %(top)s–%(bottom)s, columns %(left)s–%(right)s', {
+        top: field.top,
+        bottom: field.top + field.height - 1,
+        left: field.left,
+        right: field.left + field.width - 1,
+      })
+    : t('sees the whole input');
   tooltip.hidden = false;
   const margin = 14;
   const { innerWidth, innerHeight } = window;
@@ -182,7 +194,7 @@ async function openZoom(canvas) {
   if (!layer.spatial) return;
   const channel = Number(canvas.dataset.channel);
   zoom.querySelector('.zoom-title').textContent =
-    layer.channels > 1 ? `${layer.name}, map #${channel}` : `${layer.name}`;
+    layer.channels > 1 ? t('%(layer)s, map #%(map)s', { layer: layer.name, map: channel }) : layer.name;
   const big = zoom.querySelector('.zoom-map');
   const [low, high] = extent(layer.channel(channel));
   const scale = layer.kind === 'InputLayer' || layer.kind === 'Rescaling' ? scaleFor(0, high || 1) : scaleFor(low, high);
@@ -200,10 +212,18 @@ async function openZoom(canvas) {
     const kernelScale = scaleFor(-limit, limit);
     const heading = document.createElement('p');
     heading.className = 'zoom-caption';
+    const numbers = {
+      map: channel,
+      layer: conv.name,
+      height: kernel.height,
+      width: kernel.width,
+      inputs: kernel.inputs,
+      bias: kernel.bias[channel].toPrecision(3),
+    };
     heading.textContent =
-      `Filter #${channel} of ${conv.name}: ${kernel.height}×${kernel.width} weights` +
-      (kernel.inputs > 1 ? ` for each of the ${kernel.inputs} input maps` : '') +
-      `, bias ${kernel.bias[channel].toPrecision(3)}. Red weights reward ink under them, blue ones penalise it.`;
+      kernel.inputs > 1
+        ? t('Filter #%(map)s of %(layer)s: %(height)s×%(width)s weights for each of the %(inputs)s input maps, bias %(bias)s. Red weights reward ink under them, blue ones penalise it.', numbers)
+        : t('Filter #%(map)s of %(layer)s: %(height)s×%(width)s weights, bias %(bias)s. Red weights reward ink under them, blue ones penalise it.', numbers);
     const grid = document.createElement('div');
     grid.className = kernel.inputs > 1 ? 'kernel-grid' : 'kernel-grid single';
     for (let input = 0; input < kernel.inputs; input += 1) {
@@ -215,7 +235,7 @@ async function openZoom(canvas) {
       }
       const tile = document.createElement('canvas');
       tile.className = 'kernel';
-      tile.title = kernel.inputs > 1 ? `weights on input map #${input}` : 'weights';
+      tile.title = kernel.inputs > 1 ? t('weights on input map #%(map)s', { map: input }) : t('weights');
       paintHeatmap(tile, values, kernel.width, kernel.height, kernelScale);
       grid.append(tile);
     }
@@ -223,7 +243,7 @@ async function openZoom(canvas) {
   } else {
     const note = document.createElement('p');
     note.className = 'zoom-caption';
-    note.textContent = 'No filter made this: it is the input itself.';
+    note.textContent = t('No filter made this: it is the input itself.');
     kernelNode.append(note);
   }
   if (!zoom.open) zoom.showModal();

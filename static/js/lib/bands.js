@@ -5,8 +5,8 @@
 // maps they pool), vectors as strips, the last two layers as ten bars.
 
 import { extent, greyScale, paintHeatmap, scaleFor } from './colours.js';
+import { formatNumber, t, tn } from './i18n.js';
 
-const number = new Intl.NumberFormat('en');
 const value3 = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 const STRIP_COLUMNS = 64;
 const STRIP_CELL = 11; // css pixels per cell of a strip
@@ -22,21 +22,30 @@ function shapeText(shape) {
   return shape.join('×');
 }
 
+/** Sentences as one paragraph: a space after a Latin full stop, none after a CJK one (。). */
+function sentences(...parts) {
+  return parts.reduce((text, part) => (text ? `${text}${/[。！？」）]$/.test(text) ? '' : ' '}${part}` : part), '');
+}
+
 /** The explanation of a layer, with its real numbers. `previous` is the layer before it. */
 export function explain(layer, previous) {
   const s = layer.settings;
   switch (layer.kind) {
     case 'InputLayer':
       return {
-        title: 'Input',
-        term: '入力',
-        text: `The ${shapeText(layer.shape.slice(0, 2))} image your drawing became: cropped to the ink, scaled to fit 20×20 and centred, like MNIST's digits. ${number.format(layer.height * layer.width)} numbers from 0 (background) to 255 (ink) are all the network ever sees.`,
+        title: t('Input'),
+        text: t(
+          "The %(size)s image your drawing became: cropped to the ink, scaled to fit 20×20 and centred, like MNIST's digits. %(count)s numbers from 0 (background) to 255 (ink) are all the network ever sees.",
+          { size: shapeText(layer.shape.slice(0, 2)), count: formatNumber(layer.height * layer.width) },
+        ),
       };
     case 'Rescaling':
       return {
-        title: 'Rescaling',
-        term: '正規化',
-        text: `Every pixel is multiplied by ${Number(s.scale).toPrecision(3)} (1/255), so values run from 0 to 1: small inputs keep the arithmetic that follows well behaved. No parameters.`,
+        title: t('Rescaling'),
+        text: t(
+          'Every pixel is multiplied by %(scale)s (1/255), so values run from 0 to 1: small inputs keep the arithmetic that follows well behaved. No parameters.',
+          { scale: Number(s.scale).toPrecision(3) },
+        ),
       };
     case 'Conv2D': {
       const [k] = s.kernel_size;
@@ -45,58 +54,91 @@ export function explain(layer, previous) {
       const inputSide = previous.height;
       const inputs = previous.channels;
       const side = Math.floor((inputSide - k + 2 * padding) / stride) + 1;
+      const numbers = { filters: s.filters, k, stride, padding, mode: s.padding, input: inputSide, inputs, side };
       return {
-        title: 'Convolution',
-        term: '畳み込み',
-        text: `Each of the ${s.filters} filters is a ${k}×${k} grid of weights${inputs > 1 ? ` for each of the ${inputs} maps before it` : ''}. It slides over the input ${stride} pixel at a time (stride ${stride}); at each place it multiplies what is under it by its weights, adds them up and adds a bias. Padding "${s.padding}" puts P = ${padding} rings of zeros around the edge, so the output side is (H − K + 2P) / S + 1 = (${inputSide} − ${k} + 2·${padding}) / ${stride} + 1 = ${side}. Output ${shapeText(layer.shape)}; parameters ${k}·${k}·${inputs}·${s.filters} + ${s.filters} = ${number.format(layer.parameters)}. Red where the pattern a filter looks for is present, blue where its opposite is. Click a map to see its filter.`,
+        title: t('Convolution layer'),
+        text: sentences(
+          inputs > 1
+            ? t('Each of the %(filters)s filters is a %(k)s×%(k)s grid of weights for each of the %(inputs)s maps before it.', numbers)
+            : t('Each of the %(filters)s filters is a %(k)s×%(k)s grid of weights.', numbers),
+          t(
+            'It slides over the input %(stride)s pixel at a time (stride %(stride)s); at each place it multiplies what is under it by its weights, adds them up and adds a bias.',
+            numbers,
+          ),
+          t(
+            'Padding "%(mode)s" puts P = %(padding)s rings of zeros around the edge, so the output side is (H − K + 2P) / S + 1 = (%(input)s − %(k)s + 2·%(padding)s) / %(stride)s + 1 = %(side)s.',
+            numbers,
+          ),
+          t('Output %(shape)s; parameters %(k)s·%(k)s·%(inputs)s·%(filters)s + %(filters)s = %(parameters)s.', {
+            ...numbers,
+            shape: shapeText(layer.shape),
+            parameters: formatNumber(layer.parameters),
+          }),
+          t('Red where the pattern a filter looks for is present, blue where its opposite is. Click a map to see its filter.'),
+        ),
       };
     }
     case 'ReLU':
       return {
-        title: 'ReLU',
-        term: '活性化関数',
-        text: `max(0, x): positive values pass, negative ones become 0 (black). What is left is where each filter found its pattern. No parameters.`,
+        title: t('Activation function (ReLU)'),
+        text: layer.spatial
+          ? t('max(0, x): positive values pass, negative ones become 0 (black). What is left is where each filter found its pattern. No parameters.')
+          : t('max(0, x): positive values pass, negative ones become 0 (black). What is left are the units that responded to your drawing. No parameters.'),
       };
     case 'MaxPooling2D': {
       const [k] = s.pool_size;
       const [stride] = s.strides ?? s.pool_size;
       const side = Math.floor((previous.height - k) / stride) + 1;
       return {
-        title: 'Max pooling',
-        term: 'プーリング',
-        text: `Each ${k}×${k} block is replaced by its largest value, moving ${stride} at a time, so every map shrinks from ${previous.height}×${previous.width} to (${previous.height} − ${k}) / ${stride} + 1 = ${side}. The strongest responses survive, and a drawing shifted by a pixel gives nearly the same result. Each pair shows a map before and after. No parameters.`,
+        title: t('Max pooling layer'),
+        text: t(
+          'Each %(k)s×%(k)s block is replaced by its largest value, moving %(stride)s at a time, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s) / %(stride)s + 1 = %(side)s. The strongest responses survive, and a drawing shifted by a pixel gives nearly the same result. Each pair shows a map before and after. No parameters.',
+          { k, stride, height: previous.height, width: previous.width, side },
+        ),
       };
     }
     case 'Flatten':
       return {
-        title: 'Flatten',
-        term: '平坦化',
-        text: `The ${shapeText(previous.shape)} maps are laid out as one row of ${number.format(layer.width)} numbers for the fully connected layers. Nothing is computed.`,
+        title: t('Flatten'),
+        text: t('The %(shape)s maps are laid out as one row of %(count)s numbers for the fully connected layers. Nothing is computed.', {
+          shape: shapeText(previous.shape),
+          count: formatNumber(layer.width),
+        }),
       };
     case 'Dense': {
       const outputs = s.units;
       const inputs = previous.width;
       const last = outputs === 10;
+      const numbers = {
+        outputs,
+        inputs: formatNumber(inputs),
+        parameters: formatNumber(layer.parameters),
+      };
       return {
-        title: last ? 'Fully connected: the ten scores' : 'Fully connected',
-        term: '全結合',
-        text: `Each of the ${outputs} units multiplies all ${number.format(inputs)} inputs by its own weights and adds a bias: ${number.format(inputs)}·${outputs} + ${outputs} = ${number.format(layer.parameters)} parameters.${last ? ' One score (logit) per digit: the higher, the more the network favours it.' : ' Most of the network\'s parameters are here.'}`,
+        title: last ? t('Fully connected layer: the ten scores') : t('Fully connected layer'),
+        text: sentences(
+          t('Each of the %(outputs)s units multiplies all %(inputs)s inputs by its own weights and adds a bias: %(inputs)s·%(outputs)s + %(outputs)s = %(parameters)s parameters.', numbers),
+          last
+            ? t('One score (logit) per digit: the higher, the more the network favours it.')
+            : t("Most of the network's parameters are here."),
+        ),
       };
     }
     case 'Dropout':
       return {
-        title: 'Dropout',
-        term: 'ドロップアウト',
-        text: `While training, each step sets a random ${Math.round(s.rate * 100)}% of these values to 0, so the network cannot lean on any one unit. When reading your drawing it does nothing: the values pass unchanged.`,
+        title: t('Dropout'),
+        text: t(
+          'While training, each step sets a random %(rate)s%% of these values to 0, so the network cannot lean on any one unit. When reading your drawing it does nothing: the values pass unchanged.',
+          { rate: Math.round(s.rate * 100) },
+        ),
       };
     case 'Softmax':
       return {
-        title: 'Softmax',
-        term: 'ソフトマックス',
-        text: 'Turns the ten scores into probabilities that add up to 1: e^score / Σ e^score. The largest is the answer.',
+        title: t('Softmax function'),
+        text: t('Turns the ten scores into probabilities that add up to 1: e^score / Σ e^score. The largest is the answer.'),
       };
     default:
-      return { title: layer.kind, term: '', text: '' };
+      return { title: layer.kind, text: '' };
   }
 }
 
@@ -104,14 +146,22 @@ export function legend(scale, perMap = false) {
   const node = element('div', 'legend');
   const bar = element('span', 'legend-bar');
   bar.style.backgroundImage = scale.css;
-  const low = perMap ? (scale.kind === 'diverging' ? '−max' : '0') : value3(scale.low);
-  const high = perMap ? (scale.kind === 'diverging' ? '+max' : 'max') : value3(scale.high);
+  const low = perMap ? (scale.kind === 'diverging' ? t('−max') : '0') : value3(scale.low);
+  const high = perMap ? (scale.kind === 'diverging' ? t('+max') : t('max')) : value3(scale.high);
   node.append(element('span', 'legend-value', low), bar, element('span', 'legend-value', high));
   if (perMap) {
-    const note = scale.kind === 'diverging' ? 'white = 0; each map scaled to its own largest |value|' : 'each map scaled to its own largest value';
+    const note =
+      scale.kind === 'diverging'
+        ? t('white = 0; each map scaled to its own largest |value|')
+        : t('each map scaled to its own largest value');
     node.append(element('span', 'legend-note', note));
   }
-  node.setAttribute('aria-label', perMap ? 'colour scale: each map scaled to its own range' : `colour scale from ${value3(scale.low)} to ${value3(scale.high)}`);
+  node.setAttribute(
+    'aria-label',
+    perMap
+      ? t('colour scale: each map scaled to its own range')
+      : t('colour scale from %(low)s to %(high)s', { low: value3(scale.low), high: value3(scale.high) }),
+  );
   return node;
 }
 
@@ -129,7 +179,12 @@ function mapCanvas(layer, channel, className = 'map') {
     // One tab stop per band; the arrow keys move between its maps (see layers.js).
     canvas.tabIndex = channel === 0 && !className.includes('before') ? 0 : -1;
     canvas.setAttribute('role', 'button');
-    canvas.setAttribute('aria-label', `${layer.name}${layer.channels > 1 ? `, map ${channel}` : ''}: press Enter to enlarge`);
+    canvas.setAttribute(
+      'aria-label',
+      layer.channels > 1
+        ? t('%(layer)s, map %(map)s: press Enter to enlarge', { layer: layer.name, map: channel })
+        : t('%(layer)s: press Enter to enlarge', { layer: layer.name }),
+    );
   }
   return canvas;
 }
@@ -144,15 +199,18 @@ export class Band {
     this.node.dataset.kind = layer.kind;
     this.node.id = `band-${layer.name}`;
 
-    const { title, term, text } = explain(layer, previous);
+    const { title, text } = explain(layer, previous);
     const header = element('header', 'band-header');
     const heading = element('h2', 'band-title');
-    heading.append(element('span', 'band-index', String(position)), ` ${title} `);
-    if (term) heading.append(element('span', 'band-term', term));
+    heading.append(element('span', 'band-index', String(position)), ` ${title}`);
     const facts = element('p', 'band-facts');
     facts.append(
       element('code', null, layer.name),
-      ` · output ${shapeText(layer.shape)} · ${number.format(layer.parameters)} parameters`,
+      ' · ',
+      tn('output %(shape)s · %(num)s parameter', 'output %(shape)s · %(num)s parameters', layer.parameters, {
+        shape: shapeText(layer.shape),
+        num: formatNumber(layer.parameters),
+      }),
     );
     header.append(heading, facts, element('p', 'band-text', text));
     this.legendSlot = element('div', 'legend-slot');
