@@ -1,0 +1,185 @@
+"""Both pages in Japanese in Chromium: no English left in what a reader sees, the switch and ?lang= work.
+
+Screenshots of every page in Japanese, desktop and phone, go to screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
+from tests.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+# Names that Japanese material leaves in Latin letters (MNIST, ReLU, Keras, the book's
+# "Max プーリング" and "Affine", the letters of OH = (H + 2P − FH) / S + 1, keys) and the
+# brand. Layer and network names are added from the page itself (its <code> and band ids).
+KEPT = {
+    "digit-lens", "MNIST", "CNN", "LeNet", "ReLU", "Keras", "PyTorch", "Affine", "Max", "Average",
+    "Flatten", "Rescaling", "SimpleConvNet", "Deep", "Learning", "max", "same", "valid",
+    "OH", "OW", "FH", "FW", "PH", "PW", "Ctrl", "Esc", "Enter", "Tab", "Delete", "Cmd",
+}
+WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
+
+# Every piece of text a reader meets: text nodes of rendered elements, titles, labels
+# and placeholders, except inside elements marked as another language (lang="en" on the
+# switch) and <code>/<kbd> (names and keys).
+VISIBLE_TEXT = """() => {
+    const pieces = [];
+    const foreign = (node) => {
+        const marked = node.closest('[lang]');
+        return marked && marked.lang !== document.documentElement.lang;
+    };
+    const rendered = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden';
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const parent = node.parentElement;
+        const text = node.textContent.trim();
+        if (!text || !parent || parent.closest('script, style, code, kbd') || foreign(parent) || !rendered(parent)) continue;
+        pieces.push(text);
+    }
+    for (const element of document.querySelectorAll('[title], [aria-label], [placeholder], [alt]')) {
+        if (foreign(element) || element.closest('code, kbd')) continue;
+        for (const name of ['title', 'aria-label', 'placeholder', 'alt']) {
+            const value = element.getAttribute(name);
+            if (value) pieces.push(value);
+        }
+    }
+    pieces.push(document.title);
+    return pieces;
+}"""
+
+NAMES = """() => [...document.querySelectorAll('code, [data-testid^=band-], [data-model], a[href^="#band-"]')].flatMap((element) =>
+    [element.localName === 'code' ? element.textContent : '', element.dataset.model,
+     (element.dataset.testid || '').replace('band-', ''), (element.getAttribute('href') || '').replace('#band-', '')]).filter(Boolean)"""
+
+
+def english_left(page) -> list[str]:
+    """The pieces of visible text that still hold English words."""
+    kept = set(KEPT)
+    for name in page.evaluate(NAMES):
+        kept.update(WORD.findall(name))
+    return [piece for piece in page.evaluate(VISIBLE_TEXT) if any(word not in kept for word in WORD.findall(piece))]
+
+
+def open_japanese(page, live_server, path: str) -> None:
+    page.goto(f"{live_server}{path}?lang=ja")
+    assert page.evaluate("document.documentElement.lang") == "ja"
+
+
+def draw(page, digit: int, seed: int) -> None:
+    box = pad_box(page)
+    draw_with_mouse(page, digit_strokes(digit, box["width"], seed=seed).strokes, box)
+    assert wait_done(page) == str(digit)
+
+
+def test_drawing_page_has_no_english_left(page, live_server):
+    open_japanese(page, live_server, "/")
+    page.wait_for_selector("[data-testid=probabilities] li")
+    assert english_left(page) == []  # before drawing
+    draw(page, 4, seed=41)
+    status = page.locator("[data-testid=status]").text_content()
+    assert status.startswith("4 と読み取りました"), status
+    assert english_left(page) == []
+    # A message shown when the server cannot be reached is Japanese too.
+    page.route("**/api/predict", lambda route: route.abort("connectionrefused"))
+    page.click("[data-testid=clear]")
+    draw_with_mouse(page, digit_strokes(1, pad_box(page)["width"], seed=42).strokes, pad_box(page))
+    wait_done(page)
+    assert "サーバーに接続できません" in page.locator("[data-testid=status]").text_content()
+    assert english_left(page) == []
+    assert [error for error in page.console_errors if "ERR_CONNECTION_REFUSED" not in error] == []
+
+
+def test_layers_page_has_no_english_left(page, live_server):
+    open_japanese(page, live_server, "/layers")
+    assert english_left(page) == []  # before drawing: the invitation to draw
+    draw(page, 7, seed=43)
+    page.wait_for_selector("#bands:not([hidden]) .band")
+    assert english_left(page) == []
+    conv = page.locator("[data-testid=band-conv1] .band-text").text_content()
+    # The book's letters and this layer's real numbers.
+    assert "OH = (H + 2P − FH) / S + 1 = (28 + 2·2 − 5) / 1 + 1 = 28" in conv, conv
+    assert "ストライド 1" in conv and "パディング" in conv and "フィルター" in conv and "832" in conv
+    titles = page.locator(".band-title").all_text_contents()
+    for term in ("畳み込み層", "活性化関数（ReLU）", "プーリング層（Max プーリング）", "全結合層（Affine）", "ドロップアウト", "ソフトマックス関数"):
+        assert any(term in title for title in titles), (term, titles)
+
+    # The hover tooltip.
+    target = page.locator("[data-testid=band-conv2] canvas.map").nth(5)
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.locator("#tooltip").wait_for(state="visible")
+    assert page.locator("#tooltip .tooltip-text").text_content().startswith("conv2 · マップ #5 · 7 行 7 列：")
+    assert "入力の 8–21 行、8–21 列を見ています" in page.locator("#tooltip .tooltip-field").text_content()
+    assert english_left(page) == []
+
+    # The enlarged map beside its filter.
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.locator("#zoom").wait_for(state="visible")
+    page.wait_for_selector("#zoom .zoom-kernel canvas")
+    assert "conv2 のフィルター #5" in page.locator("#zoom .zoom-caption").text_content()
+    assert english_left(page) == []
+    assert page.console_errors == []
+
+
+def test_the_switch_changes_the_language_and_remembers_it(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live_server}/layers#kept")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("h1").text_content() == "Inside the network"
+    assert "Inside the network" in english_left(page)  # the check does see English
+    switch = page.locator("[data-testid=lang]")
+    assert switch.text_content().strip() == "日本語" and switch.locator("a").get_attribute("lang") == "ja"
+    switch.click()
+    page.wait_for_url("**/layers?lang=ja#kept")
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert page.locator("h1").text_content() == "ネットワークの中"
+    # Remembered: the other page, without ?lang=, is Japanese although the browser asks for English.
+    page.click("header nav a[href='/']")
+    page.wait_for_url(f"{live_server}/")
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert page.locator("h1").text_content() == "数字を描こう"
+    # And back.
+    page.locator("[data-testid=lang]").click()
+    page.wait_for_url("**/?lang=en")
+    assert page.locator("h1").text_content() == "Draw a digit"
+    page.goto(f"{live_server}/layers")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    context.close()
+
+
+def test_accept_language_and_lang_parameter(browser, live_server):
+    context = browser.new_context(locale="ja-JP")
+    page = context.new_page()
+    page.goto(f"{live_server}/")
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    page.goto(f"{live_server}/layers?lang=en")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("[data-testid=lang] a").get_attribute("lang") == "ja"
+    context.close()
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})])
+def test_screenshots_in_japanese(browser, live_server, size, viewport):
+    """Both pages in Japanese, for a person to look at (the CJK font comes with `make test`'s setup)."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=2 if size == "phone" else 1)
+    page = context.new_page()
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    open_japanese(page, live_server, "/")
+    page.wait_for_selector("[data-testid=probabilities] li")
+    draw(page, 2, seed=44)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"ja-draw-{size}.png"), full_page=True)
+    page.click("#to-layers")
+    page.wait_for_selector("#bands:not([hidden]) .band")
+    wait_done(page)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"ja-layers-{size}.png"))
+    page.locator("[data-testid=band-conv1]").scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"ja-layers-conv1-{size}.png"))
+    context.close()
