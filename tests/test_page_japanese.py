@@ -116,7 +116,7 @@ def test_layers_page_has_no_english_left(page, live_server):
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.locator("#tooltip").wait_for(state="visible")
     assert page.locator("#tooltip .tooltip-text").text_content().startswith("conv2 · マップ #5 · 7 行 7 列：")
-    assert "入力の 8–21 行、8–21 列を見ています" in page.locator("#tooltip .tooltip-field").text_content()
+    assert "入力の 8〜21 行、8〜21 列を見ています" in page.locator("#tooltip .tooltip-field").text_content()
     assert english_left(page) == []
 
     # The enlarged map beside its filter.

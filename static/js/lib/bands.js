@@ -65,10 +65,15 @@ export function explain(layer, previous) {
             'It slides over the input %(stride)s pixel at a time (stride %(stride)s); at each place it multiplies what is under it by its weights, adds them up and adds a bias.',
             numbers,
           ),
-          t(
-            'Padding "%(mode)s" puts P = %(padding)s rings of zeros around the edge, so the output side is (H − K + 2P) / S + 1 = (%(input)s − %(k)s + 2·%(padding)s) / %(stride)s + 1 = %(side)s.',
-            numbers,
-          ),
+          padding > 0
+            ? t(
+                'Padding "%(mode)s" puts P = %(padding)s rings of zeros around the edge, so the output side is (H − K + 2P) / S + 1 = (%(input)s − %(k)s + 2·%(padding)s) / %(stride)s + 1 = %(side)s.',
+                numbers,
+              )
+            : t(
+                'No padding ("%(mode)s", P = 0), so the output side is (H − K + 2P) / S + 1 = (%(input)s − %(k)s + 2·0) / %(stride)s + 1 = %(side)s.',
+                numbers,
+              ),
           t('Output %(shape)s; parameters %(k)s·%(k)s·%(inputs)s·%(filters)s + %(filters)s = %(parameters)s.', {
             ...numbers,
             shape: shapeText(layer.shape),
