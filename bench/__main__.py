@@ -1,9 +1,12 @@
-"""make bench: /api/predict and /api/features under gunicorn, side by side with the ceiling and the naive way.
+"""make bench: the LiteRT server beside its TensorFlow baseline, the ceiling and the naive way, in one run.
 
 Starts the real server (``webapp.gunicorn_conf``, 2 workers) with the bench
-endpoints on, and drives it over loopback from client processes on the same
-2-core machine (so client and server share the CPU, as they would in any
-single-box measurement). Prints figures; passes or fails nothing.
+endpoints on (``bench/app.py``), and drives it over loopback from client
+processes on the same 2-core machine (so client and server share the CPU, as
+they would in any single-box measurement). The LiteRT endpoints are measured
+first, with the workers' memory; then each worker loads TensorFlow and the
+Keras model, and the same requests go through TensorFlow in the same workers.
+Prints figures; passes or fails nothing.
 
     python -m bench [--seconds 4]
 """
@@ -16,13 +19,35 @@ import time
 from bench.load import LoadResult, Request, page_png, run_load
 from bench.server import children, gunicorn, memory_kib, wait_ready
 
-ENDPOINTS = [
-    ("trivial (ceiling)", "/bench/trivial"),
-    ("/api/predict", "/api/predict"),
-    ("/api/features", "/api/features"),
-    ("naive predict()", "/bench/naive"),
+GZIP = (("Accept-Encoding", "gzip"),)
+LITERT_ENDPOINTS = [
+    ("trivial (ceiling)", "/bench/trivial", ()),
+    ("/api/predict", "/api/predict", ()),
+    ("/api/features", "/api/features", ()),
+    ("/api/features gzip", "/api/features", GZIP),
+]
+TENSORFLOW_ENDPOINTS = [
+    ("TF predict", "/bench/tf-predict", ()),
+    ("TF features", "/bench/tf-features", ()),
+    ("naive predict()", "/bench/naive", ()),
 ]
 CONCURRENCY = (1, 2, 8)
+
+
+def measure(port: int, endpoints, body: bytes, seconds: float, workers: int) -> dict[tuple[str, int], LoadResult]:
+    results = {}
+    for _, path, headers in endpoints:  # warm every worker's code paths (TensorFlow: load it in each worker)
+        run_load(port, Request(path, body, "image/png", headers=headers), workers * 4, 1.0, max_requests=20,
+                 timeout=120.0)
+    for name, path, headers in endpoints:
+        for concurrency in CONCURRENCY:
+            request = Request(path, body, "image/png", headers=headers)
+            results[(name, concurrency)] = run_load(port, request, concurrency, seconds)
+    return results
+
+
+def worker_memory(master_pid: int) -> dict[int, dict[str, int]]:
+    return {pid: memory_kib(pid) for pid in children(master_pid)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,40 +59,47 @@ def main(argv: list[str] | None = None) -> int:
     body = page_png()
     started = time.perf_counter()
     with gunicorn(args.workers, app="bench.app:create_bench_app()") as (port, master):
-        ready_seconds = wait_ready(port, args.workers)
-        print(f"server: gunicorn, {args.workers} workers, cold start to ready {time.perf_counter() - started:.1f} s "
-              f"(readyz polled {ready_seconds:.1f} s)")
+        ready_seconds = wait_ready(port, args.workers, since=started)
+        print(f"server: gunicorn, {args.workers} workers, cold start to ready {ready_seconds:.2f} s "
+              "(from starting gunicorn to /readyz answering 200 on every worker)")
         print(f"request body: {len(body)} byte PNG, 280x280 8-bit grey, as the page sends\n")
+        memory_ready = worker_memory(master.pid)
+        results = measure(port, LITERT_ENDPOINTS, body, args.seconds, args.workers)
+        memory_litert = worker_memory(master.pid)
+        results.update(measure(port, TENSORFLOW_ENDPOINTS, body, args.seconds, args.workers))
+        memory_tensorflow = worker_memory(master.pid)
 
-        for _, path in ENDPOINTS:  # warm every worker's code paths
-            run_load(port, Request(path, body, "image/png"), args.workers * 2, 0.5, max_requests=20)
-
-        results: dict[tuple[str, int], LoadResult] = {}
-        for name, path in ENDPOINTS:
-            for concurrency in CONCURRENCY:
-                results[(name, concurrency)] = run_load(port, Request(path, body, "image/png"), concurrency, args.seconds)
-
-        worker_memory = {pid: memory_kib(pid) for pid in children(master.pid)}
-
+    endpoints = LITERT_ENDPOINTS + TENSORFLOW_ENDPOINTS
     print(f"{'endpoint':<20} {'p50 ms':>8} {'p99 ms':>8} " + " ".join(f"{f'req/s c={c}':>11}" for c in CONCURRENCY)
           + f" {'errors':>7}")
-    for name, _ in ENDPOINTS:
+    for name, _, _ in endpoints:
         single = results[(name, 1)]
         errors = sum(results[(name, c)].errors for c in CONCURRENCY)
         print(f"{name:<20} {single.percentile(50):8.2f} {single.percentile(99):8.2f} "
               + " ".join(f"{results[(name, c)].throughput:11.0f}" for c in CONCURRENCY) + f" {errors:7d}")
 
-    predict, trivial, naive = "/api/predict", "trivial (ceiling)", "naive predict()"
-    print("\nratios (req/s):")
+    def ratio(numerator: str, denominator: str, concurrency: int) -> float:
+        return results[(numerator, concurrency)].throughput / max(results[(denominator, concurrency)].throughput, 1e-9)
+
+    print("\nratios (req/s, same run):")
     for concurrency in CONCURRENCY:
-        ours = results[(predict, concurrency)].throughput
-        print(f"  c={concurrency}: predict / trivial = {ours / results[(trivial, concurrency)].throughput:5.0%}   "
-              f"predict / naive = {ours / max(results[(naive, concurrency)].throughput, 1e-9):6.1f}x")
-    print(f"  p50 latency: naive / predict = "
-          f"{results[(naive, 1)].percentile(50) / results[(predict, 1)].percentile(50):.1f}x")
-    print("\nworker memory (after the run):")
-    for pid, memory in worker_memory.items():
-        print(f"  pid {pid}: RSS {memory['VmRSS'] / 1024:.0f} MiB, peak {memory['VmHWM'] / 1024:.0f} MiB")
+        print(f"  c={concurrency}: predict / trivial = {ratio('/api/predict', 'trivial (ceiling)', concurrency):5.0%}   "
+              f"predict / TF predict = {ratio('/api/predict', 'TF predict', concurrency):4.1f}x   "
+              f"features / TF features = {ratio('/api/features', 'TF features', concurrency):4.1f}x   "
+              f"predict / naive = {ratio('/api/predict', 'naive predict()', concurrency):5.1f}x")
+    for ours, theirs in (("/api/predict", "TF predict"), ("/api/features", "TF features"), ("/api/predict", "naive predict()")):
+        print(f"  p50 latency at c=1: {theirs} / {ours} = "
+              f"{results[(theirs, 1)].percentile(50) / results[(ours, 1)].percentile(50):.1f}x")
+
+    print("\nworker memory (RSS; peak in brackets):")
+    for pid in memory_ready:
+        def mib(memory: dict, key: str) -> str:
+            return f"{memory[pid][key] / 1024:.0f}" if pid in memory else "?"
+
+        print(f"  pid {pid}: LiteRT only, ready {mib(memory_ready, 'VmRSS')} MiB; after its load "
+              f"{mib(memory_litert, 'VmRSS')} MiB ({mib(memory_litert, 'VmHWM')}); "
+              f"once TensorFlow and the Keras model are loaded too {mib(memory_tensorflow, 'VmRSS')} MiB "
+              f"({mib(memory_tensorflow, 'VmHWM')})")
     return 0
 
 

@@ -28,6 +28,7 @@ class Request:
     body: bytes | None = None
     content_type: str | None = None
     method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = ()  # more request headers, e.g. (("Accept-Encoding", "gzip"),)
 
 
 @dataclass
@@ -80,6 +81,7 @@ def _client(args) -> tuple[list[float], list[float], list]:
         request = requests[index % len(requests)]
         index += 1
         headers = {"Content-Type": request.content_type} if request.content_type else {}
+        headers.update(request.headers)
         if not keep_alive:
             headers["Connection"] = "close"
         started = time.perf_counter()

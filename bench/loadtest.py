@@ -80,9 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     # Worker recycling off, so the soak sees the same workers from start to end.
     with gunicorn(workers=2, extra_env={"GUNICORN_MAX_REQUESTS": "0"}) as (port, master):
-        wait_ready(port, workers=2)
-        print(f"1. cold start to ready (2 workers, each loading TensorFlow and the model): "
-              f"{time.perf_counter() - started:.1f} s\n")
+        ready_seconds = wait_ready(port, workers=2, since=started)
+        print(f"1. cold start to ready (from starting gunicorn to /readyz answering 200 on both workers, "
+              f"each loading every network's LiteRT files): {ready_seconds:.2f} s")
+        for pid, rss in rss_mib(children(master.pid)).items():
+            print(f"   worker {pid}: RSS {rss:.0f} MiB when ready")
+        print()
 
         print("2. load (closed loop, keep-alive clients on the same 2 cores)")
         for request in (reading, features):

@@ -46,11 +46,19 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
-def wait_ready(port: int, workers: int, timeout: float = 120.0) -> float:
-    """Poll /readyz until every worker has answered 200 (each connection lands on some worker)."""
+def wait_ready(port: int, workers: int, timeout: float = 120.0, since: float | None = None) -> float:
+    """Poll /readyz until every worker has answered 200 (each connection lands on some worker).
+
+    Returns the seconds from ``since`` (a ``time.perf_counter()``; default: the
+    call) until the first 200 of the final run of 200s: many fresh connections
+    in a row all ready means every worker was ready from then on; the
+    confirming polls after it are not counted.
+    """
     started = time.perf_counter()
     ready_streak = 0
+    streak_started = started
     while time.perf_counter() - started < timeout:
+        polled = time.perf_counter()
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/readyz")
@@ -58,11 +66,15 @@ def wait_ready(port: int, workers: int, timeout: float = 120.0) -> float:
             connection.close()
         except OSError:
             status = None
-        ready_streak = ready_streak + 1 if status == 200 else 0
-        # Many fresh connections in a row all ready: every worker has loaded.
+        if status == 200:
+            if ready_streak == 0:
+                streak_started = polled
+            ready_streak += 1
+        else:
+            ready_streak = 0
         if ready_streak >= 10 * workers:
-            return time.perf_counter() - started
-        time.sleep(0.05 if status == 200 else 0.2)
+            return streak_started - (started if since is None else since)
+        time.sleep(0.02 if status == 200 else 0.01)
     raise TimeoutError(f"the server on port {port} was not ready within {timeout} s")
 
 

@@ -1,4 +1,4 @@
-"""Fixtures: a small model built here (independent of the shipped weights), the app, a client, PNG helpers."""
+"""Fixtures: small networks built and exported here (independent of the shipped ones), the app, a client, PNG helpers."""
 
 from __future__ import annotations
 
@@ -14,24 +14,51 @@ from PIL import Image
 from webapp import create_app
 
 
+SMALL_32 = "small-32"
+
+
+def build_small_32():
+    """A tiny untrained network on 32x32 input (as LeNet's), valid padding: the other kind of network served."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(32, 32, 1), name="input")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    x = layers.Conv2D(4, 5, name="conv1")(x)
+    x = layers.ReLU(name="relu1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(10, name="logits")(x)
+    outputs = layers.Softmax(name="softmax")(x)
+    return keras.Model(inputs, outputs, name="small_32")
+
+
 @pytest.fixture(scope="session")
-def small_model_path(tmp_path_factory):
-    """A small, untrained copy of the architecture: built in a second, so API tests check the plumbing
-    independently of the shipped weights (tests/test_shipped_model.py checks those)."""
+def small_artifacts(tmp_path_factory):
+    """A folder of two small, untrained networks exported as the shipped ones are: ``digit-lens`` (the
+    project's architecture, fewer filters) and ``small-32`` (32x32 input). Built and exported in seconds,
+    so API tests check the plumbing independently of the shipped weights (tests/test_shipped_model.py
+    checks those). The export's own parity check runs on random images."""
     import keras
 
+    from train.export import export_model
     from train.model import build_model
 
     keras.utils.set_random_seed(0)
-    model = build_model(conv1_filters=8, conv2_filters=8, dense_units=32)
-    path = tmp_path_factory.mktemp("model") / "small.keras"
-    model.save(path)
-    return path
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    images = np.random.default_rng(0).integers(0, 256, size=(32, 28, 28), dtype=np.uint8)
+    small = build_model(conv1_filters=8, conv2_filters=8, dense_units=32)
+    small.save(artifacts / "digit-lens.keras")
+    export_model(small, artifacts / "digit-lens", images, card={"title": "small digit-lens", "source": "tests"},
+                 verbose=False)
+    export_model(build_small_32(), artifacts / SMALL_32, images, card={"title": "small 32x32", "source": "tests"},
+                 verbose=False)
+    return artifacts
 
 
 @pytest.fixture(scope="session")
-def app(small_model_path):
-    app = create_app({"TESTING": True, "MODEL_PATH": str(small_model_path)})
+def app(small_artifacts):
+    app = create_app({"TESTING": True, "ARTIFACTS_DIR": str(small_artifacts)})
     return app
 
 

@@ -69,12 +69,12 @@ def test_low_confidence_is_uncertain(app, client, seven_png):
 
 
 def test_input_is_what_the_model_saw(client, seven_png):
-    from webapp.model import get_model
+    from webapp.model import get_network
 
     answer = client.post("/api/predict", data=seven_png, content_type="image/png").get_json()
     image = np.array(answer["input"], dtype=np.uint8)
     with client.application.app_context():
-        expected = get_model().predict(image)
+        expected = get_network().predict(image)
     np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
 
 
@@ -168,11 +168,11 @@ def test_health_and_readiness(client):
     assert response.status_code == 200 and response.get_json()["status"] == "ready"
 
 
-def test_readiness_is_503_until_the_model_has_loaded(small_model_path):
+def test_readiness_is_503_until_the_model_has_loaded(small_artifacts):
     from webapp import create_app
     from webapp.model import get_holder
 
-    app = create_app({"TESTING": True, "MODEL_PATH": str(small_model_path)})
+    app = create_app({"TESTING": True, "ARTIFACTS_DIR": str(small_artifacts)})
     holder = get_holder(app)
     holder._started = True  # hold the load back, as if it were still running
     assert app.test_client().get("/readyz").status_code == 503
@@ -185,7 +185,7 @@ def test_readiness_is_503_until_the_model_has_loaded(small_model_path):
 def test_missing_model_is_503_not_500(tmp_path):
     from webapp import create_app
 
-    app = create_app({"TESTING": True, "MODEL_PATH": str(tmp_path / "missing.keras"), "MODEL_WAIT_SECONDS": 10})
+    app = create_app({"TESTING": True, "ARTIFACTS_DIR": str(tmp_path / "missing"), "MODEL_WAIT_SECONDS": 10})
     client = app.test_client()
     seven = render(random_drawing(np.random.default_rng(1), 7))
     response = client.post("/api/predict", data=seven, content_type="image/png")
@@ -203,18 +203,18 @@ def test_security_headers_on_every_response(client):
 def test_model_path_cannot_come_from_the_environment(monkeypatch, tmp_path):
     from webapp import DEFAULTS, create_app
 
-    monkeypatch.setenv("DIGIT_LENS_MODEL_PATH", str(tmp_path / "evil.keras"))
+    monkeypatch.setenv("DIGIT_LENS_ARTIFACTS_DIR", str(tmp_path / "evil"))
     monkeypatch.setenv("DIGIT_LENS_DEBUG", "true")
     app = create_app()
-    assert app.config["MODEL_PATH"] == DEFAULTS["MODEL_PATH"]
+    assert app.config["ARTIFACTS_DIR"] == DEFAULTS["ARTIFACTS_DIR"]
     assert app.debug is False
 
 
-def test_overload_is_a_503_with_retry_after(small_model_path, seven_png):
+def test_overload_is_a_503_with_retry_after(small_artifacts, seven_png):
     from webapp import create_app
     from webapp.api import _work_slots
 
-    app = create_app({"TESTING": True, "MODEL_PATH": str(small_model_path), "QUEUE_TIMEOUT_SECONDS": 0.05})
+    app = create_app({"TESTING": True, "ARTIFACTS_DIR": str(small_artifacts), "QUEUE_TIMEOUT_SECONDS": 0.05})
     client = app.test_client()
     assert client.post("/api/predict", data=seven_png, content_type="image/png").status_code == 200
     with app.app_context():

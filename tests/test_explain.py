@@ -130,10 +130,10 @@ def test_dense_softmax_flatten_relu_rescale():
 
 
 def served_networks():
-    """(name, model) for every network the app serves."""
-    from webapp.model import DEFAULT_MODEL_PATH, DigitModel
+    """(name, network) for every network the app serves."""
+    from webapp.model import ARTIFACTS, Network, discover
 
-    return [("digit-lens", DigitModel(DEFAULT_MODEL_PATH))]
+    return [(name, Network.load(ARTIFACTS / name)) for name in discover(ARTIFACTS)]
 
 
 @pytest.fixture(scope="module")

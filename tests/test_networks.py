@@ -156,6 +156,9 @@ def test_seed_recipe_trains_and_writes_a_card(tmp_path, mnist, monkeypatch):
     assert np.array(card["test"]["confusion_matrix"]).sum() == card["test"]["images"] == 1500
     assert any("self.fc" in note for note in card["notes"])
     assert card["files"]["model.keras"] == (folder / "model.keras").stat().st_size
+    # Exported for serving, checked against Keras on the images it was tested on.
+    assert card["litert"]["same_digit"] == card["litert"]["images"] == 1500
+    assert (folder / "layers.tflite").is_file() and len(card["test"]["predictions"]) == 1500
 
     model = keras.saving.load_model(folder / "model.keras")
     inputs = fit_to_input(mnist.test_images[:300], 32)[..., None].astype(np.float32)

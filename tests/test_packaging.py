@@ -1,4 +1,5 @@
-"""An installed package (a wheel, not this checkout) still has its pages, scripts, model, API description and translations."""
+"""An installed package (a wheel, not this checkout) has its pages, scripts, networks, API description and
+translations, and serves readings without TensorFlow."""
 
 from __future__ import annotations
 
@@ -20,8 +21,18 @@ for url in ("/", "/layers", "/static/js/draw.js", "/static/js/lib/pad.js", "/sta
 japanese = client.get("/layers?lang=ja").get_data(as_text=True)
 assert '<html lang="ja"' in japanese and "ネットワークの中" in japanese, japanese[:300]
 assert client.get("/i18n/ja.json").get_json()["messages"]["Undo"] == "元に戻す"
-from webapp.model import DEFAULT_MODEL_PATH
-assert DEFAULT_MODEL_PATH.is_file() and str(DEFAULT_MODEL_PATH).startswith({unpacked!r})
+import io, sys
+from PIL import Image
+from webapp.model import ARTIFACTS, DEFAULT_MODEL, SERVED_FILES, discover
+assert str(ARTIFACTS).startswith({unpacked!r}) and DEFAULT_MODEL in discover(ARTIFACTS)
+for name in discover(ARTIFACTS):
+    assert all((ARTIFACTS / name / file).is_file() for file in SERVED_FILES), name
+buffer = io.BytesIO()
+Image.new("L", (28, 28)).save(buffer, "PNG")
+response = client.post("/api/predict", data=buffer.getvalue(), content_type="image/png")
+assert response.status_code == 200, response.get_data()
+assert client.get("/api/models").get_json()["default"] == DEFAULT_MODEL
+assert not [name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras")]
 print("ok")
 """
 

@@ -1,13 +1,16 @@
-"""The model committed in the repo: loads, has the named layers, and meets the accuracy target on MNIST."""
+"""The networks committed in the repo: their LiteRT files compute what their Keras models compute on all
+10,000 MNIST test images, their cards say so truthfully, and the default network meets its accuracy target."""
 
 from __future__ import annotations
 
-import json
+import hashlib
 
 import numpy as np
 import pytest
 
-from webapp.model import ARTIFACTS, DEFAULT_MODEL_PATH, DigitModel
+from webapp.model import ARTIFACTS, DEFAULT_MODEL, KERAS_FILE, Network, discover
+
+SHIPPED = discover(ARTIFACTS)
 
 LAYER_NAMES = [
     "input", "rescale", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2",
@@ -15,27 +18,71 @@ LAYER_NAMES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def shipped() -> DigitModel:
-    return DigitModel(DEFAULT_MODEL_PATH)
+def test_the_default_network_is_shipped():
+    assert DEFAULT_MODEL in SHIPPED
 
 
-def test_shipped_model_has_the_named_layers(shipped):
-    assert [info.name for info in shipped.layers] == LAYER_NAMES
-    shapes = {info.name: info.shape for info in shipped.layers}
+@pytest.fixture(scope="module", params=SHIPPED)
+def shipped(request, mnist):
+    """(network as served, its Keras model, the parity of the two on MNIST's test set)."""
+    import keras
+
+    from train.export import check_parity
+
+    network = Network.load(ARTIFACTS / request.param)
+    model = keras.saving.load_model(ARTIFACTS / request.param / KERAS_FILE, compile=False)
+    return network, model, check_parity(model, network, mnist.test_images)
+
+
+def test_litert_computes_what_keras_computes_on_every_test_image(shipped):
+    network, _, parity = shipped
+    assert parity.images == 10000
+    assert parity.max_probability_difference <= 1e-5
+    assert parity.same_digit == 10000
+    # Every layer, not only the answer (the layers page shows them all).
+    assert set(parity.layer_max_abs_difference) == {info.name for info in network.layers}
+    assert parity.problems() == []
+
+
+def test_the_card_tells_the_truth_about_the_shipped_files(shipped):
+    network, model, parity = shipped
+    card = network.card
+    assert card["name"] == network.name and card["title"] and card["source"]
+    assert card["litert"]["images"] == 10000 and card["litert"]["same_digit"] == 10000
+    assert card["litert"]["max_probability_difference"] <= 1e-5
+    for name, described in card["litert"]["files"].items():
+        data = (network.folder / name).read_bytes()
+        assert described == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}, name
+    # The stored predictions are what the served network reads, test image by test image.
+    assert card["test"]["predictions"] == "".join(str(digit) for digit in parity.predictions)
+    assert network.parameters == model.count_params() == card["parameters"]["total"]
+    assert list(network.input_shape) == list(model.inputs[0].shape[1:])
+
+
+def test_the_exported_weights_are_the_keras_weights(shipped):
+    network, model, _ = shipped
+    kernels = network.kernels()
+    for layer in model.layers:
+        if layer.weights:
+            names = [variable.name.split("/")[-1] for variable in layer.weights]
+            assert sorted(kernels[layer.name]) == sorted(names)
+            for name, variable in zip(names, layer.weights, strict=True):
+                np.testing.assert_array_equal(kernels[layer.name][name], variable.numpy())
+
+
+def test_default_network_has_the_named_layers():
+    network = Network.load(ARTIFACTS / DEFAULT_MODEL)
+    assert [info.name for info in network.layers] == LAYER_NAMES
+    shapes = {info.name: info.shape for info in network.layers}
     assert shapes["conv1"][:2] == (28, 28) and shapes["pool1"][:2] == (14, 14) and shapes["pool2"][:2] == (7, 7)
     assert 8 <= shapes["conv1"][-1] <= 32 and 8 <= shapes["conv2"][-1] <= 32
     assert shapes["softmax"] == (10,)
 
 
-def test_shipped_model_scores_at_least_99_5_percent_on_mnist_test(shipped, mnist):
-    correct = 0
-    for start in range(0, 10000, 1000):
-        batch = mnist.test_images[start : start + 1000, :, :, None].astype(np.float32)
-        probabilities = np.asarray(shipped.model(batch, training=False))
-        correct += int((probabilities.argmax(axis=1) == mnist.test_labels[start : start + 1000]).sum())
-    accuracy = correct / 10000
-    card = json.loads((ARTIFACTS / "model_card.json").read_text())
+def test_default_network_scores_at_least_99_5_percent_on_mnist_test(mnist):
+    network = Network.load(ARTIFACTS / DEFAULT_MODEL)
+    predictions = np.array([network.predict(image).argmax() for image in mnist.test_images])
+    accuracy = float((predictions == mnist.test_labels).mean())
     assert accuracy >= 0.995
     # The card tells the truth about the shipped weights.
-    assert accuracy == pytest.approx(card["test"]["accuracy"], abs=2e-4)
+    assert accuracy == pytest.approx(network.card["test"]["accuracy"], abs=2e-4)

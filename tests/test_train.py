@@ -28,16 +28,21 @@ def test_smoke_run_writes_a_model_that_loads_and_answers(tmp_path, mnist, monkey
         ["--model", "digit-lens", "--epochs", "2", "--limit", "1500", "--out", str(tmp_path), "--verbose", "0"]
     )
     assert status == 0
-    card = json.loads((tmp_path / "model_card.json").read_text())
+    folder = tmp_path / "digit-lens"
+    card = json.loads((folder / "card.json").read_text())
     assert card["test"]["images"] == 1500
     assert card["training"]["epochs"] == 2 and len(card["training"]["history"]["val_accuracy"]) == 2
     assert np.array(card["test"]["confusion_matrix"]).sum() == 1500
     assert card["data"]["sha256"]["t10k-images-idx3-ubyte"].startswith("0fa7898d")
     assert {"tensorflow", "keras", "numpy", "python"} <= set(card["versions"])
     for figure in ("confusion_matrix.png", "learning_curve.png"):
-        assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
+        assert (folder / figure).read_bytes().startswith(b"\x89PNG")
 
-    model = keras.saving.load_model(tmp_path / "digit_cnn.keras")
+    # Exported for serving, and checked against Keras on the tested images.
+    assert card["litert"]["same_digit"] == card["litert"]["images"] == 1500
+    assert card["litert"]["max_probability_difference"] <= 1e-5
+    assert len(card["test"]["predictions"]) == 1500
+    model = keras.saving.load_model(folder / "model.keras")
     probabilities = np.asarray(model(mnist.test_images[:200, :, :, None].astype("float32")))
     assert probabilities.shape == (200, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

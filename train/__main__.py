@@ -6,7 +6,9 @@ training set for model selection; fit with augmentation and a cosine
 learning-rate schedule, keeping the weights of the best validation epoch;
 evaluate those on the 10,000 test images once. The seeds' networks: fit on
 plain MNIST as their seeds do (``train/seeds.py``). Each network gets its
-model, its card and two figures.
+folder ``webapp/artifacts/<name>/``: its model, its card, two figures, and its
+export for serving (``train/export.py``: LiteRT files, checked against Keras
+on the test images before they are written).
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from train.networks import NETWORKS
+from webapp.model import CARD_FILE, KERAS_FILE
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "webapp" / "artifacts"
-MODEL_FILENAME = "digit_cnn.keras"
-CARD_FILENAME = "model_card.json"
 
 EPOCHS = 30
 BATCH_SIZE = 128
@@ -55,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out",
         type=Path,
         default=DEFAULT_OUT,
-        help="folder for digit-lens's model, card and figures; each seed network gets <out>/<name>/",
+        help="the folder of network folders: each network gets <out>/<name>/ (model, card, figures, LiteRT export)",
     )
     parser.add_argument(
         "--data-dir",
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             train_digit_lens(args, mnist, command)
         else:
             train_seed(name, args, mnist, command)
+        if not export(name, args, mnist):
+            return 1
     if args.limit is None:
         from train import drawn
 
@@ -99,8 +102,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def export(name: str, args: argparse.Namespace, mnist) -> bool:
+    """Export a trained network for serving, after checking it against Keras on the images it was tested on."""
+    from train.export import ExportError, export_folder
+
+    folder = args.out / name
+    tested = json.loads((folder / CARD_FILE).read_text())["test"]["images"]
+    try:
+        export_folder(folder, mnist.test_images[:tested], mnist.test_labels[:tested])
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
-    """Fit, evaluate and save the project's own network into ``args.out``."""
+    """Fit, evaluate and save the project's own network into ``args.out / "digit-lens"``."""
     from train import data
     from train.fit import train_and_evaluate
 
@@ -115,8 +132,10 @@ def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
         limit=args.limit,
         verbose=args.verbose,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    model_path = args.out / MODEL_FILENAME
+    network = NETWORKS["digit-lens"]
+    out = args.out / network.name
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = out / KERAS_FILE
     result.serving_model().save(model_path)
     card = result.card(
         training_seconds=round(time.time() - started, 1),
@@ -124,12 +143,13 @@ def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
         command=command,
         platform_text=platform.platform(),
     )
-    (args.out / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
+    card = {"name": network.name, "title": network.title, "source": network.source, "keras_name": card.pop("name"), **card}
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     if not args.no_figures:
         from train.figures import save_confusion_matrix, save_learning_curve
 
-        save_confusion_matrix(result.confusion, args.out / "confusion_matrix.png")
-        save_learning_curve(result.history, args.out / "learning_curve.png")
+        save_confusion_matrix(result.confusion, out / "confusion_matrix.png")
+        save_learning_curve(result.history, out / "learning_curve.png")
     print(
         f"digit-lens: test accuracy {card['test']['accuracy']:.4f} on {card['test']['images']} images "
         f"(best epoch {card['training']['best_epoch']}, validation {card['training']['best_validation_accuracy']:.4f}); "

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from train.networks import NETWORKS
+from webapp.model import CARD_FILE, KERAS_FILE
 
 DEFAULT_ARTIFACTS = Path(__file__).resolve().parent.parent / "webapp" / "artifacts"
 DRAWN_COUNT = 2000
@@ -78,16 +79,12 @@ def drawn_figures(probabilities: np.ndarray, drawn: DrawnSet) -> dict:
 
 def card_path(name: str, artifacts: Path) -> Path:
     """Where network ``name``'s model card lives."""
-    if NETWORKS[name].recipe is None:
-        return artifacts / "model_card.json"
-    return artifacts / name / "card.json"
+    return artifacts / name / CARD_FILE
 
 
 def model_path(name: str, artifacts: Path) -> Path:
     """Where network ``name``'s trained Keras file lives."""
-    if NETWORKS[name].recipe is None:
-        return artifacts / "digit_cnn.keras"
-    return artifacts / name / "model.keras"
+    return artifacts / name / KERAS_FILE
 
 
 def keras_probabilities(path: Path, images: np.ndarray, input_size: int) -> np.ndarray:

@@ -11,13 +11,17 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from webapp.model import DEFAULT_MODEL_PATH
+from webapp.model import ARTIFACTS, DEFAULT_MODEL
 from webapp.preprocess import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 
 DEFAULTS: dict[str, Any] = {
-    "MODEL_PATH": str(DEFAULT_MODEL_PATH),
+    # The exported networks (one folder each) and the one served without ?model=.
+    "ARTIFACTS_DIR": str(ARTIFACTS),
+    "DEFAULT_MODEL": DEFAULT_MODEL,
     "MODEL_WAIT_SECONDS": 30.0,
-    "TF_THREADS": 1,
+    # LiteRT interpreters per network file and process (each single-threaded):
+    # as many as the images a worker reads at once (WORK_CONCURRENCY).
+    "INTERPRETERS": 2,
     # A 280x280 canvas PNG is a few kB; a 4x high-DPI one a few hundred.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
@@ -58,9 +62,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("DIGIT_LENS")
-    # The model is code: it is loaded only from the project's own path, never
-    # from a path an environment variable names.
-    app.config["MODEL_PATH"] = DEFAULTS["MODEL_PATH"]
+    # The networks are code: they are loaded only from the project's own
+    # folder, never from a path an environment variable names.
+    app.config["ARTIFACTS_DIR"] = DEFAULTS["ARTIFACTS_DIR"]
     app.config["DEBUG"] = False
     if test_config is not None:
         app.config.from_mapping(test_config)

@@ -17,7 +17,8 @@ import numpy as np
 
 from webapp.model import LayerInfo
 
-# Settings of a layer worth explaining on the page, when the layer has them.
+# Settings of a layer worth explaining on the page, when the layer has them
+# (train/export.py writes these to each network's layers.json).
 CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate", "scale", "activation")
 
 
@@ -61,13 +62,8 @@ def encode_values(values: np.ndarray) -> dict:
 
 
 def layer_settings(info: LayerInfo) -> dict:
-    """The settings of a layer the page explains (kernel size, stride, padding, ...)."""
-    settings = {}
-    for key in CONFIG_KEYS:
-        if key in info.config:
-            value = info.config[key]
-            settings[key] = list(value) if isinstance(value, tuple) else value
-    return settings
+    """The settings of a layer the page explains (kernel size, stride, padding, ...), as exported."""
+    return {key: info.settings[key] for key in CONFIG_KEYS if key in info.settings}
 
 
 def encode_layers(infos: Sequence[LayerInfo], outputs: Sequence[np.ndarray]) -> list[dict]:

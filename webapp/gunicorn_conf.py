@@ -1,8 +1,8 @@
 """gunicorn settings for digit-lens: ``gunicorn -c python:webapp.gunicorn_conf 'webapp:create_app()'``.
 
 Every name below is a gunicorn setting; the environment can override the
-common ones. The app (and so the model) is created in each worker after the
-fork: TensorFlow is not fork-safe, so ``preload_app`` must stay off.
+common ones. The app and its networks' LiteRT interpreters are created in
+each worker after the fork (see ``preload_app`` below for why).
 """
 
 import os
@@ -10,9 +10,9 @@ import os
 # Where to listen: HOST and PORT, as in `make run`.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
-# One worker per core: a prediction is CPU work and TensorFlow runs each
-# worker single-threaded (TF_THREADS). Each worker holds its own model
-# (~600 MB with TensorFlow).
+# One worker per core: a prediction is CPU work, and each LiteRT interpreter
+# runs single-threaded. Each worker holds its own interpreters (~60-85 MiB
+# resident per worker in all).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 # Threads let a worker answer /healthz and /readyz while its model loads in
@@ -22,12 +22,16 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 
-# Never load the app in the master (see above).
+# The app is created in each worker, not in the master. Measured (README,
+# "Serving"): the master imports the code anyway (this file lives in the
+# webapp package), so preloading gained nothing in cold start (0.6-1.1 s
+# either way) and 2 MiB of private memory per worker; interpreters made in
+# the worker that uses them need no thought about fork safety.
 preload_app = False
 
 # A worker that stops heart-beating this long is killed and replaced. The
-# model loads in a background thread, so the 5-10 s load does not count
-# against it; 30 s covers a slow cold start with room to spare.
+# networks load in a background thread (~0.1-0.3 s), so a load never counts
+# against it.
 timeout = 30
 
 # On SIGTERM, in-flight requests get this long to finish before workers are killed.
@@ -38,7 +42,7 @@ keepalive = 5
 
 # Backstop against slow growth (none measured: see make loadtest): each
 # worker is recycled after this many requests, jittered so that they do not
-# all restart at once. A recycle costs its worker a 5 s model load. 0 turns it off.
+# all restart at once. A recycle costs its worker a ~0.3 s network load. 0 turns it off.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
 max_requests_jitter = max_requests // 10
 
@@ -52,12 +56,12 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
-# Quiet TensorFlow's C++ start-up chatter in the workers.
+# Quiet TensorFlow's C++ start-up chatter, should anything run it (the bench's baseline does).
 raw_env = ["TF_CPP_MIN_LOG_LEVEL=2"]
 
 
 def post_worker_init(worker):
-    """Start loading the model in this worker, now that it has forked."""
+    """Start loading the networks in this worker, now that it has forked."""
     import logging
 
     from webapp import model

@@ -1,122 +1,320 @@
-"""The per-process model holder: loaded once per worker, warmed up, traced.
+"""The per-process model holder: the exported networks, run by LiteRT from pooled interpreters.
 
-TensorFlow is not fork-safe, so the model is never loaded at import time or
-in the gunicorn master: each worker starts loading it after the fork
-(gunicorn's ``post_worker_init``; elsewhere, the first request that needs
-it), in a background thread so ``/healthz`` and ``/readyz`` answer while it
-loads; requests that need the model wait for it. Requests call a ``tf.function`` traced
-once for a batch of one image: ``model.predict`` costs ~100 ms a call here
-and leaks when called in a loop (keras-team/keras#13118).
+The server never imports TensorFlow or Keras. Each network is a folder in
+``webapp/artifacts/<name>/`` written by ``python -m train.export``:
+
+    model.keras      the trained Keras model (training and export only; never read here)
+    predict.tflite   float32 LiteRT model: image -> ten probabilities
+    layers.tflite    float32 LiteRT model: image -> every layer's output, each
+                     output named (signature name) after its layer
+    layers.json      input size and every layer's name, kind, output shape,
+                     parameters and settings, in model order
+    weights.npz      every weight as exact float32, keyed "<layer>/<variable>"
+                     ("conv1/kernel", "conv1/bias", ...)
+    card.json        the model card: title, source, accuracy, LiteRT parity figures,
+                     the 10,000 test predictions, training record
+
+The registry discovers the networks from these folders (a folder whose name
+starts with ``_`` is not served, so helper models can live beside them).
+A LiteRT ``Interpreter`` is not thread-safe, so each network keeps a small
+pool of interpreters per process, each single-threaded: a request borrows
+one for the duration of a call. Interpreters are made in the process that
+uses them (after gunicorn's fork), by a background thread, so ``/healthz`` and
+``/readyz`` answer while they load.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import queue
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from ai_edge_litert.interpreter import Interpreter
 from flask import Flask, current_app
 
+from webapp.preprocess import fit_to_input
 from webapp.process_local import per_process
 
 log = logging.getLogger(__name__)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_MODEL_PATH = ARTIFACTS / "digit_cnn.keras"
+DEFAULT_MODEL = "digit-lens"
+
+# The files of one network folder (see the module docstring).
+KERAS_FILE = "model.keras"
+PREDICT_FILE = "predict.tflite"
+LAYERS_FILE = "layers.tflite"
+LAYERS_JSON = "layers.json"
+WEIGHTS_FILE = "weights.npz"
+CARD_FILE = "card.json"
+SERVED_FILES = (PREDICT_FILE, LAYERS_FILE, LAYERS_JSON, WEIGHTS_FILE, CARD_FILE)
 
 
 class ModelNotReady(RuntimeError):
-    """The model is still loading (or failed to load)."""
+    """The networks are still loading (or failed to load)."""
+
+
+class UnknownModel(LookupError):
+    """No served network has this name."""
 
 
 @dataclass(frozen=True)
 class LayerInfo:
     name: str
-    kind: str  # the Keras class name: Conv2D, ReLU, MaxPooling2D, ...
+    kind: str  # the Keras class name: InputLayer, Conv2D, ReLU, MaxPooling2D, ...
     shape: tuple[int, ...]  # output shape without the batch axis
     parameters: int
-    config: dict
+    settings: dict  # filters, kernel_size, strides, padding, pool_size, units, rate, ... when the layer has them
+
+    @property
+    def config(self) -> dict:
+        """The settings under the name of Keras's ``get_config()``, which they come from."""
+        return self.settings
 
 
-class DigitModel:
-    """A loaded Keras model with a traced prediction and a traced feature extractor.
+class InterpreterPool:
+    """Single-threaded LiteRT interpreters of one ``.tflite`` file, lent to one thread at a time.
 
-    Both are built once, from the same model, and traced for a batch of one
-    28x28x1 float32 image holding raw 0..255 pixels (scaling is in the model).
+    Interpreters are made on demand, at most ``size`` of them; a thread that
+    finds all of them busy waits for one. ``outputs`` maps each signature
+    output name to its tensor, read once here, so a call matches outputs by
+    name and never by position (the converter orders them its own way).
     """
 
-    def __init__(self, path: Path):
-        import keras
-        import tensorflow as tf
+    def __init__(self, path: Path, size: int):
+        self._make = lambda: Interpreter(model_path=str(path), num_threads=1)
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._size = size
+        self._made = 0
+        first = self._new()
+        runner = first.get_signature_runner()
+        (self.input_index,) = (details["index"] for details in runner.get_input_details().values())
+        self.outputs: dict[str, int] = {name: details["index"] for name, details in runner.get_output_details().items()}
+        del runner  # it holds views into the interpreter's tensors, which would block invoke()
+        self._idle.put(first)
 
-        self.path = Path(path)
-        self.model = keras.saving.load_model(self.path, compile=False)
-        self.layers = [
+    def _new(self):
+        interpreter = self._make()
+        interpreter.allocate_tensors()
+        with self._lock:
+            self._made += 1
+        return interpreter
+
+    @contextmanager
+    def borrow(self) -> Iterator:
+        """An interpreter for this thread alone until the block ends."""
+        try:
+            interpreter = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                may_make = self._made < self._size
+                if may_make:
+                    self._made += 1  # reserve the slot before the (slow) construction
+            if may_make:
+                interpreter = self._make()
+                interpreter.allocate_tensors()
+            else:
+                interpreter = self._idle.get()
+        try:
+            yield interpreter
+        finally:
+            self._idle.put(interpreter)
+
+    def run(self, image: np.ndarray, names: list[str]) -> list[np.ndarray]:
+        """The outputs ``names`` (batch axis removed) for one float32 (1, H, W, 1) batch."""
+        with self.borrow() as interpreter:
+            interpreter.set_tensor(self.input_index, image)
+            interpreter.invoke()
+            # get_tensor copies, so the arrays stay valid after the interpreter is returned.
+            return [interpreter.get_tensor(self.outputs[name])[0] for name in names]
+
+
+@dataclass
+class Network:
+    """One exported network: predict, every layer's output, its layers, weights and card."""
+
+    name: str
+    folder: Path
+    card: dict
+    layers: list[LayerInfo]
+    input_size: int
+    pool_size: int = 2
+    _predict: InterpreterPool | None = field(default=None, repr=False)
+    _features: InterpreterPool | None = field(default=None, repr=False)
+    _weights: dict[str, dict[str, np.ndarray]] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def load(cls, folder: Path, pool_size: int = 2) -> Network:
+        """Read a network folder written by ``python -m train.export`` and make its first interpreters."""
+        folder = Path(folder)
+        missing = [name for name in SERVED_FILES if not (folder / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}; run python -m train.export")
+        metadata = json.loads((folder / LAYERS_JSON).read_text())
+        layers = [
             LayerInfo(
-                name=layer.name,
-                kind=type(layer).__name__,
-                shape=tuple(int(size) for size in layer.output.shape[1:]),
-                parameters=int(layer.count_params()),
-                config=layer.get_config(),
+                name=entry["name"],
+                kind=entry["kind"],
+                shape=tuple(entry["output_shape"]),
+                parameters=int(entry["parameters"]),
+                settings=dict(entry.get("settings", {})),
             )
-            for layer in self.model.layers
+            for entry in metadata["layers"]
         ]
-        # Every layer's output, input layer included, from one forward pass.
-        extractor = keras.Model(self.model.inputs, [layer.output for layer in self.model.layers])
-        signature = [tf.TensorSpec(shape=(1, 28, 28, 1), dtype=tf.float32)]
-        # Concrete functions: traced once here, and a call skips tf.function's
-        # per-call signature matching (~0.2 ms of a ~0.7 ms call).
-        self._predict = tf.function(
-            lambda images: self.model(images, training=False), input_signature=signature
-        ).get_concrete_function()
-        self._features = tf.function(
-            lambda images: extractor(images, training=False), input_signature=signature
-        ).get_concrete_function()
-        self._to_tensor = tf.constant
+        network = cls(
+            name=folder.name,
+            folder=folder,
+            card=json.loads((folder / CARD_FILE).read_text()),
+            layers=layers,
+            input_size=int(metadata["input_size"]),
+            pool_size=pool_size,
+        )
+        network._predict = InterpreterPool(folder / PREDICT_FILE, pool_size)
+        network._features = InterpreterPool(folder / LAYERS_FILE, pool_size)
+        expected = {info.name for info in layers[1:]}
+        if set(network._features.outputs) != expected:
+            raise ValueError(
+                f"{folder / LAYERS_FILE} has outputs {sorted(network._features.outputs)}, "
+                f"but {LAYERS_JSON} lists {sorted(expected)}; re-run python -m train.export"
+            )
+        if len(network._predict.outputs) != 1:
+            raise ValueError(f"{folder / PREDICT_FILE} must have exactly one output")
+        return network
 
-    def _batch(self, image: np.ndarray):
-        return self._to_tensor(image.reshape(1, 28, 28, 1).astype(np.float32))
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.input_size, self.input_size, 1)
+
+    @property
+    def parameters(self) -> int:
+        return sum(info.parameters for info in self.layers)
+
+    def input_image(self, image: np.ndarray) -> np.ndarray:
+        """The uint8 image this network sees for a 28x28 MNIST-format one (32x32 networks: centred in 32x32)."""
+        return fit_to_input(image, self.input_size)
+
+    def _batch(self, image: np.ndarray) -> np.ndarray:
+        return self.input_image(image).reshape(1, self.input_size, self.input_size, 1).astype(np.float32)
 
     def predict(self, image: np.ndarray) -> np.ndarray:
-        """Ten probabilities for one uint8 28x28 image."""
-        return self._predict(self._batch(image)).numpy()[0]
+        """Ten float32 probabilities for one uint8 image (28x28, or the network's own size)."""
+        (name,) = self._predict.outputs
+        return self._predict.run(self._batch(image), [name])[0]
 
     def features(self, image: np.ndarray) -> list[np.ndarray]:
-        """Every layer's output (batch axis removed) for one uint8 28x28 image, in model order."""
-        return [output.numpy()[0] for output in self._features(self._batch(image))]
+        """Every layer's float32 output (batch axis removed), in model order, the input layer first."""
+        batch = self._batch(image)
+        names = [info.name for info in self.layers[1:]]
+        return [batch[0], *self._features.run(batch, names)]
 
     def kernels(self) -> dict[str, dict[str, np.ndarray]]:
-        """Weights of every layer that has them: {layer: {"kernel": ..., "bias": ...}}."""
-        weights = {}
-        for layer in self.model.layers:
-            if layer.weights:
-                weights[layer.name] = {
-                    variable.name.split("/")[-1]: np.asarray(variable.numpy()) for variable in layer.weights
-                }
-        return weights
+        """Every layer's weights as exact float32: {layer: {"kernel": ..., "bias": ...}}, in model order."""
+        with self._lock:
+            if self._weights is None:
+                weights: dict[str, dict[str, np.ndarray]] = {}
+                with np.load(self.folder / WEIGHTS_FILE) as archive:
+                    for key in archive.files:
+                        layer, _, variable = key.rpartition("/")
+                        weights.setdefault(layer, {})[variable] = archive[key]
+                order = [info.name for info in self.layers]
+                self._weights = {name: weights[name] for name in order if name in weights}
+            return self._weights
+
+    @property
+    def weights_version(self) -> str:
+        """A short hash of the weights file: changes whenever the weights do (for ETags)."""
+        return hashlib.sha256((self.folder / WEIGHTS_FILE).read_bytes()).hexdigest()[:20]
+
+    def summary(self) -> dict:
+        """What ``GET /api/models`` says about this network, from its card."""
+        card = self.card
+        test = card.get("test", {})
+        accuracy = {"mnist_test": test.get("accuracy")}
+        accuracy.update(card.get("accuracy", {}))
+        return {
+            "name": self.name,
+            "title": card.get("title", self.name),
+            "source": card.get("source", ""),
+            "parameters": self.parameters,
+            "input_shape": list(self.input_shape),
+            "accuracy": accuracy,
+            "layers": len(self.layers),
+        }
 
     def warm_up(self) -> None:
-        """Trace both functions so the first request pays nothing."""
-        blank = np.zeros((28, 28), dtype=np.uint8)
+        """One call of each interpreter, so the first request pays nothing extra."""
+        blank = np.zeros((self.input_size, self.input_size), dtype=np.uint8)
         self.predict(blank)
         self.features(blank)
 
 
-class ModelHolder:
-    """Loads the model once per process, in the background, and hands it out when ready."""
+def discover(artifacts: Path = ARTIFACTS) -> list[str]:
+    """Names of the networks in ``artifacts``: every folder holding a ``card.json``, except ``_``-prefixed ones."""
+    if not artifacts.is_dir():
+        return []
+    return sorted(
+        folder.name
+        for folder in artifacts.iterdir()
+        if folder.is_dir() and not folder.name.startswith(("_", ".")) and (folder / CARD_FILE).is_file()
+    )
 
-    def __init__(self, path: Path, threads: int):
-        self.path = path
-        self.threads = threads
+
+class Registry:
+    """Every served network of this process, by name."""
+
+    def __init__(self, networks: dict[str, Network], default: str):
+        if default not in networks:
+            raise UnknownModel(f"the default network {default!r} is not among {sorted(networks)}")
+        self.networks = networks
+        self.default = default
+
+    @classmethod
+    def load(cls, artifacts: Path = ARTIFACTS, default: str = DEFAULT_MODEL, pool_size: int = 2) -> Registry:
+        names = discover(artifacts)
+        if not names:
+            raise FileNotFoundError(f"no exported network in {artifacts}; run python -m train.export")
+        return cls({name: Network.load(artifacts / name, pool_size) for name in names}, default)
+
+    @property
+    def names(self) -> list[str]:
+        """The default first, then the others by name."""
+        return [self.default, *sorted(name for name in self.networks if name != self.default)]
+
+    def get(self, name: str | None = None) -> Network:
+        """The network called ``name`` (default: the default network)."""
+        try:
+            return self.networks[name or self.default]
+        except KeyError:
+            raise UnknownModel(name) from None
+
+    def warm_up(self) -> None:
+        for network in self.networks.values():
+            network.warm_up()
+
+
+class ModelHolder:
+    """Loads the registry once per process, in the background, and hands it out when ready."""
+
+    def __init__(self, artifacts: Path, default: str, pool_size: int):
+        self.artifacts = artifacts
+        self.default = default
+        self.pool_size = pool_size
         self.pid = os.getpid()
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._started = False
-        self.model: DigitModel | None = None
+        self.registry: Registry | None = None
         self.error: str | None = None
         self.load_seconds: float | None = None
 
@@ -131,52 +329,55 @@ class ModelHolder:
     def _load(self) -> None:
         started = time.perf_counter()
         try:
-            import tensorflow as tf
-
-            _limit_threads(tf, self.threads)
-            model = DigitModel(self.path)
-            model.warm_up()
-            self.model = model
+            registry = Registry.load(self.artifacts, self.default, self.pool_size)
+            registry.warm_up()
+            self.registry = registry
             self.load_seconds = time.perf_counter() - started
-            log.info("model %s loaded and warmed up in %.1f s (pid %d)", self.path.name, self.load_seconds, self.pid)
+            log.info(
+                "networks %s loaded and warmed up in %.3f s (pid %d)",
+                ", ".join(registry.names), self.load_seconds, self.pid,
+            )
         except Exception as error:  # noqa: BLE001 - reported by /readyz, never raised into a request
             self.error = f"{type(error).__name__}: {error}"
-            log.exception("loading the model %s failed", self.path)
+            log.exception("loading the networks from %s failed", self.artifacts)
         finally:
             self._ready.set()
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set() and self.model is not None
+        return self._ready.is_set() and self.registry is not None
 
-    def get(self, timeout: float) -> DigitModel:
-        """The loaded model, waiting up to ``timeout`` seconds for it."""
+    def get(self, timeout: float) -> Registry:
+        """The loaded registry, waiting up to ``timeout`` seconds for it."""
         self.start()
         self._ready.wait(timeout)
-        if self.model is None:
-            raise ModelNotReady(self.error or "the model is still loading")
-        return self.model
-
-
-def _limit_threads(tf, threads: int) -> None:
-    """One image is a few million multiply-adds: more threads only add hand-off
-    cost, and each worker process is already a unit of parallelism."""
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        # TensorFlow already ran in this process (tests, a notebook): keep its pools.
-        log.debug("TensorFlow thread pools already set; keeping them")
+        if self.registry is None:
+            raise ModelNotReady(self.error or "the networks are still loading")
+        return self.registry
 
 
 def get_holder(app: Flask | None = None) -> ModelHolder:
     """This process's holder for ``app`` (default: the current app)."""
     app = app or current_app._get_current_object()
     return per_process(
-        app, "digit_lens_model", lambda: ModelHolder(Path(app.config["MODEL_PATH"]), int(app.config["TF_THREADS"]))
+        app,
+        "digit_lens_model",
+        lambda: ModelHolder(
+            Path(app.config["ARTIFACTS_DIR"]), str(app.config["DEFAULT_MODEL"]), int(app.config["INTERPRETERS"])
+        ),
     )
 
 
-def get_model() -> DigitModel:
-    """The loaded model for the current app, waiting for it to finish loading."""
+def get_registry() -> Registry:
+    """The loaded networks for the current app, waiting for them to finish loading."""
     return get_holder().get(timeout=float(current_app.config["MODEL_WAIT_SECONDS"]))
+
+
+def get_network(name: str | None = None) -> Network:
+    """The network called ``name`` (default: the default one) for the current app.
+
+    Raises:
+        ModelNotReady: the networks have not loaded (yet).
+        UnknownModel: no served network has this name.
+    """
+    return get_registry().get(name)

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_babel import format_percent, gettext
 
-from webapp.model import ARTIFACTS
+from webapp.model import CARD_FILE
 
 bp = Blueprint("pages", __name__)
 
 
 @cache
-def test_accuracy() -> float | None:
-    """The shipped model's accuracy on the MNIST test set, from its card."""
+def test_accuracy(card_path: Path) -> float | None:
+    """A network's accuracy on the MNIST test set, from its card."""
     try:
-        card = json.loads((ARTIFACTS / "model_card.json").read_text())
+        card = json.loads(card_path.read_text())
         return float(card["test"]["accuracy"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def model_summary() -> str:
-    """One line about the shipped model, in the page's language."""
-    accuracy = test_accuracy()
+    """One line about the default network, in the page's language."""
+    config = current_app.config
+    accuracy = test_accuracy(Path(config["ARTIFACTS_DIR"]) / config["DEFAULT_MODEL"] / CARD_FILE)
     if accuracy is None:
         return gettext("model card missing")
     return gettext(

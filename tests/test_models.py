@@ -1,0 +1,206 @@
+"""Several networks: the registry finds them from their folders, ?model= picks one, /api/models lists them,
+the pooled interpreters are safe under threads, the export refuses a wrong file, and serving never
+imports TensorFlow or Keras."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import SMALL_32
+from train.drawings import random_drawing, render
+from webapp.model import CARD_FILE, Network, Registry, discover
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def seven_png() -> bytes:
+    return render(random_drawing(np.random.default_rng(7), 7))
+
+
+def test_models_lists_every_network_from_its_card(client, small_artifacts):
+    import keras
+
+    answer = client.get("/api/models").get_json()
+    assert answer["default"] == "digit-lens"
+    assert [entry["name"] for entry in answer["models"]] == ["digit-lens", SMALL_32]
+    by_name = {entry["name"]: entry for entry in answer["models"]}
+    assert by_name["digit-lens"]["title"] == "small digit-lens" and by_name[SMALL_32]["source"] == "tests"
+    assert by_name["digit-lens"]["input_shape"] == [28, 28, 1] and by_name[SMALL_32]["input_shape"] == [32, 32, 1]
+    trained = keras.saving.load_model(small_artifacts / "digit-lens.keras", compile=False)
+    assert by_name["digit-lens"]["parameters"] == trained.count_params()
+    assert "mnist_test" in by_name["digit-lens"]["accuracy"]
+
+
+def test_a_network_folder_is_all_it_takes(small_artifacts, tmp_path, seven_png):
+    from webapp import create_app
+
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(small_artifacts / "digit-lens", artifacts / "digit-lens")
+    shutil.copytree(small_artifacts / SMALL_32, artifacts / "another-net")
+    shutil.copytree(small_artifacts / SMALL_32, artifacts / "_gate")  # a helper model: not served
+    (artifacts / "notes").mkdir()  # no card: not a network
+    assert discover(artifacts) == ["another-net", "digit-lens"]
+    client = create_app({"TESTING": True, "ARTIFACTS_DIR": str(artifacts)}).test_client()
+    assert [entry["name"] for entry in client.get("/api/models").get_json()["models"]] == ["digit-lens", "another-net"]
+    response = client.post("/api/predict?model=another-net", data=seven_png, content_type="image/png")
+    assert response.status_code == 200 and len(response.get_json()["input"]) == 32
+    assert client.post("/api/predict?model=_gate", data=seven_png, content_type="image/png").status_code == 404
+
+
+def test_a_32x32_network_sees_the_28x28_digit_centred_with_a_2px_border(client, app, seven_png):
+    from webapp.model import get_network
+
+    default = client.post("/api/predict", data=seven_png, content_type="image/png").get_json()
+    answer = client.post(f"/api/predict?model={SMALL_32}", data=seven_png, content_type="image/png").get_json()
+    seen = np.array(answer["input"], dtype=np.uint8)
+    assert seen.shape == (32, 32)
+    np.testing.assert_array_equal(seen[2:30, 2:30], np.array(default["input"], dtype=np.uint8))
+    assert not seen[:2].any() and not seen[30:].any() and not seen[:, :2].any() and not seen[:, 30:].any()
+    with app.app_context():
+        expected = get_network(SMALL_32).predict(seen)
+    np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-6)
+    assert answer["probabilities"] != default["probabilities"]
+
+
+def test_features_and_kernels_follow_the_model_parameter(client, small_artifacts, seven_png):
+    import keras
+
+    answer = client.post(f"/api/features?model={SMALL_32}", data=seven_png, content_type="image/png").get_json()
+    assert [layer["name"] for layer in answer["layers"]] == [
+        "input", "rescale", "conv1", "relu1", "pool1", "flatten", "logits", "softmax"
+    ]
+    assert answer["layers"][0]["shape"] == [32, 32, 1] and answer["layers"][2]["shape"] == [28, 28, 4]
+    assert answer["layers"][2]["settings"]["padding"] == "valid"
+    kernels = client.get(f"/api/kernels?model={SMALL_32}").get_json()["layers"]
+    assert [(layer["name"], layer["kernel_shape"]) for layer in kernels] == [("conv1", [5, 5, 1, 4])]
+    default_etag = client.get("/api/kernels").headers["ETag"]
+    assert client.get(f"/api/kernels?model={SMALL_32}").headers["ETag"] != default_etag
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [("post", "/api/predict"), ("post", "/api/features"), ("get", "/api/kernels")],
+)
+def test_an_unknown_model_is_a_404(client, seven_png, method, url):
+    kwargs = {"data": seven_png, "content_type": "image/png"} if method == "post" else {}
+    response = getattr(client, method)(f"{url}?model=no-such-net", **kwargs)
+    assert response.status_code == 404
+    error = response.get_json()["error"]
+    assert error["code"] == "unknown-model" and "digit-lens" in error["message"]
+
+
+def test_features_are_gzipped_for_clients_that_accept_it(client, seven_png):
+    plain = client.post("/api/features", data=seven_png, content_type="image/png")
+    zipped = client.post("/api/features", data=seven_png, content_type="image/png",
+                         headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
+    assert len(zipped.data) < len(plain.data) / 2
+    assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
+    refused = client.post("/api/features", data=seven_png, content_type="image/png",
+                          headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_pooled_interpreters_give_every_thread_the_right_answer(small_artifacts):
+    """Many threads on a pool of two interpreters: each call gets its own image's outputs, exactly."""
+    network = Network.load(small_artifacts / "digit-lens", pool_size=2)
+    images = np.random.default_rng(3).integers(0, 256, size=(24, 28, 28), dtype=np.uint8)
+    expected_probabilities = [network.predict(image) for image in images]
+    expected_logits = [network.features(image)[-2] for image in images]
+    wrong: list[str] = []
+
+    def worker(offset: int) -> None:
+        for round_ in range(40):
+            index = (offset + round_) % len(images)
+            if not np.array_equal(network.predict(images[index]), expected_probabilities[index]):
+                wrong.append(f"predict {index}")
+            if not np.array_equal(network.features(images[index])[-2], expected_logits[index]):
+                wrong.append(f"features {index}")
+
+    threads = [threading.Thread(target=worker, args=(offset,)) for offset in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert network._predict._made <= 2 and network._features._made <= 2
+
+
+def test_a_folder_missing_a_file_is_named_in_the_error(small_artifacts, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(small_artifacts / SMALL_32, folder)
+    (folder / "layers.tflite").unlink()
+    with pytest.raises(FileNotFoundError, match="layers.tflite"):
+        Network.load(folder)
+    with pytest.raises(FileNotFoundError, match="no exported network"):
+        Registry.load(tmp_path / "empty")
+
+
+def test_the_export_refuses_files_that_do_not_compute_what_keras_does(tmp_path, monkeypatch):
+    """A conversion that drifts from the Keras weights is caught by the parity check, and nothing is written."""
+    from tests.conftest import build_small_32
+    from train import export
+
+    model = build_small_32()
+    original = export.convert
+
+    def drifting(keras_model):
+        saved = keras_model.get_weights()
+        keras_model.set_weights([weight * 1.01 for weight in saved])
+        try:
+            return original(keras_model)
+        finally:
+            keras_model.set_weights(saved)
+
+    monkeypatch.setattr(export, "convert", drifting)
+    images = np.random.default_rng(0).integers(0, 256, size=(8, 28, 28), dtype=np.uint8)
+    with pytest.raises(export.ExportError, match="differ"):
+        export.export_model(model, tmp_path / "drifted", images, card={}, verbose=False)
+    assert sorted(path.name for path in (tmp_path / "drifted").iterdir()) == []
+
+
+SERVE_WITHOUT_TENSORFLOW = """
+import sys
+from webapp import create_app
+app = create_app({"TESTING": True})
+client = app.test_client()
+png = open(sys.argv[1], "rb").read()
+for url in ("/api/predict", "/api/features"):
+    response = client.post(url, data=png, content_type="image/png")
+    assert response.status_code == 200, (url, response.get_data()[:300])
+assert response.get_json()["digit"] is not None
+assert client.get("/api/kernels").status_code == 200 and client.get("/api/models").status_code == 200
+heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch"))
+assert not heavy, heavy
+assert "ai_edge_litert" in sys.modules
+print("ok")
+"""
+
+
+def test_serving_never_imports_tensorflow_or_keras(tmp_path, seven_png):
+    png = tmp_path / "seven.png"
+    png.write_bytes(seven_png)
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_WITHOUT_TENSORFLOW, str(png)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+def test_the_card_of_each_shipped_network_is_valid_json_with_its_name():
+    from webapp.model import ARTIFACTS
+
+    for name in discover(ARTIFACTS):
+        card = json.loads((ARTIFACTS / name / CARD_FILE).read_text())
+        assert card["name"] == name and len(card["test"]["predictions"]) == card["test"]["images"]
+        assert set(card["test"]["predictions"]) <= set("0123456789")
