@@ -48,7 +48,10 @@ def test_a_network_folder_is_all_it_takes(small_artifacts, tmp_path, seven_png):
     shutil.copytree(small_artifacts / "digit-lens", artifacts / "digit-lens")
     shutil.copytree(small_artifacts / SMALL_32, artifacts / "another-net")
     shutil.copytree(small_artifacts / SMALL_32, artifacts / "_gate")  # a helper model: not served
-    (artifacts / "notes").mkdir()  # no card: not a network
+    (artifacts / "notes").mkdir()  # no served files: not a network
+    (artifacts / "trained-only").mkdir()  # trained but never exported: not served (yet)
+    shutil.copy(small_artifacts / "digit-lens.keras", artifacts / "trained-only" / "model.keras")
+    shutil.copy(small_artifacts / SMALL_32 / "card.json", artifacts / "trained-only" / "card.json")
     assert discover(artifacts) == ["another-net", "digit-lens"]
     client = create_app({"TESTING": True, "ARTIFACTS_DIR": str(artifacts)}).test_client()
     assert [entry["name"] for entry in client.get("/api/models").get_json()["models"]] == ["digit-lens", "another-net"]

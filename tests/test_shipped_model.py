@@ -18,8 +18,12 @@ LAYER_NAMES = [
 ]
 
 
-def test_the_default_network_is_shipped():
+def test_the_default_network_is_shipped_and_every_trained_network_exported():
+    from train.export import exportable
+
     assert DEFAULT_MODEL in SHIPPED
+    # A network trained but never exported would silently not be served.
+    assert exportable(ARTIFACTS) == SHIPPED
 
 
 @pytest.fixture(scope="module", params=SHIPPED)

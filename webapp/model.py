@@ -239,8 +239,9 @@ class Network:
     def summary(self) -> dict:
         """What ``GET /api/models`` says about this network, from its card."""
         card = self.card
-        test = card.get("test", {})
-        accuracy = {"mnist_test": test.get("accuracy")}
+        accuracy = {"mnist_test": card.get("test", {}).get("accuracy")}
+        if "drawn" in card:  # the project's own drawn digits (train/drawn.py)
+            accuracy["drawn"] = card["drawn"].get("accuracy")
         accuracy.update(card.get("accuracy", {}))
         return {
             "name": self.name,
@@ -260,13 +261,19 @@ class Network:
 
 
 def discover(artifacts: Path = ARTIFACTS) -> list[str]:
-    """Names of the networks in ``artifacts``: every folder holding a ``card.json``, except ``_``-prefixed ones."""
+    """Names of the networks in ``artifacts``: every folder holding the served files, except ``_``-prefixed ones.
+
+    A folder with a trained ``model.keras`` that was never exported is not a
+    served network (yet): ``python -m train.export`` makes it one.
+    """
     if not artifacts.is_dir():
         return []
     return sorted(
         folder.name
         for folder in artifacts.iterdir()
-        if folder.is_dir() and not folder.name.startswith(("_", ".")) and (folder / CARD_FILE).is_file()
+        if folder.is_dir()
+        and not folder.name.startswith(("_", "."))
+        and all((folder / name).is_file() for name in SERVED_FILES)
     )
 
 
