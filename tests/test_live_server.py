@@ -1,12 +1,16 @@
-"""The real gunicorn server: body limits on the wire (chunked too), and generated junk that never restarts a worker."""
+"""The real gunicorn server: body limits and broken framing on the wire (chunked too), uploads as browsers
+send them, and generated junk that never restarts a worker."""
 
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import socket
 
 import numpy as np
+import pytest
+from PIL import Image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +29,16 @@ def raw_request(port: int, head: bytes, chunks: list[bytes]) -> tuple[int, dict]
                 connection.sendall(piece)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer and close before reading everything: that is fine
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        return response.status, json.loads(response.read())
+
+
+def answer_to_a_cut_request(port: int, request: bytes) -> tuple[int, dict]:
+    """Send ``request`` and close the sending side, as a client that stops half-way does; read the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
         response = http.client.HTTPResponse(connection)
         response.begin()
         return response.status, json.loads(response.read())
@@ -89,3 +103,76 @@ def test_multipart_over_the_limit_chunked(gunicorn_server):
             b"Transfer-Encoding: chunked\r\n\r\n")
     status, answer = raw_request(port, head, chunked(body))
     assert status == 413 and answer["error"]["code"] == "payload-too-large"
+
+
+CHUNKED_HEAD = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz\r\nhello\r\n0\r\n\r\n",  # not hexadecimal
+        b"-5\r\nhello\r\n0\r\n\r\n",  # negative
+        b"5\r\nhelloXX0\r\n\r\n",  # no CRLF after the chunk's data
+        b"5;\x01=\x02\r\nhello\r\n0\r\n\r\n",  # a malformed chunk extension
+        b"100\r\n" + b"\x00" * 10,  # cut inside a chunk
+        b"5\r\nhello\r\n",  # cut before the last chunk
+        b"5\r\nhello\r\n0\r\n",  # cut before the end of the trailers
+    ],
+    ids=["size-zz", "size-negative", "no-chunk-terminator", "bad-extension", "cut-in-chunk", "cut-before-last",
+         "cut-in-trailers"],
+)
+def test_malformed_chunked_bodies_are_a_400(gunicorn_server, body):
+    port, master = gunicorn_server
+    workers = children(master.pid)
+    status, answer = answer_to_a_cut_request(port, CHUNKED_HEAD + body)
+    assert status == 400 and answer["error"]["code"] == "invalid-body", answer
+    assert children(master.pid) == workers
+
+
+def test_body_shorter_than_its_content_length_is_a_400(gunicorn_server):
+    port, _ = gunicorn_server
+    head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n"
+    status, answer = answer_to_a_cut_request(port, head + pngs.SIGNATURE)
+    assert status == 400 and answer["error"]["code"] == "invalid-body", answer
+
+
+def browser_multipart(image: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """The body and Content-Type a browser's FormData sends for one file field."""
+    boundary = "----WebKitFormBoundary" + "".join(rng.choice(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij0123456789"), 16))
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"digit.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode() + image + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_multipart_uploads_up_to_the_body_limit_are_read(gunicorn_server):
+    """20 ordinary PNGs of ~350 KB, as browsers upload them (once 13 in 20 were refused with a 413)."""
+    port, _ = gunicorn_server
+    rng = np.random.default_rng(10)
+    statuses = []
+    for _ in range(20):
+        noise = rng.integers(0, 256, (340, 340, 3), dtype=np.uint8)
+        noise[60:280, 150:190] = 0  # a dark stroke on the noise
+        buffer = io.BytesIO()
+        Image.fromarray(noise).save(buffer, "PNG")
+        body, content_type = browser_multipart(buffer.getvalue(), rng)
+        assert len(body) > 300_000
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/api/predict", body=body, headers={"Content-Type": content_type})
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        connection.close()
+        statuses.append(response.status if response.status != 200 else len(answer["input"]))
+    assert statuses == [28] * 20, statuses
+
+
+@pytest.mark.parametrize("path", ["/static//css/app.css", "//", "/api//kernels", "/layers/"])
+def test_no_redirect_is_built_from_the_host_header(gunicorn_server, path):
+    port, _ = gunicorn_server
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers={"Host": "evil.example"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert not 300 <= response.status < 400, (response.status, response.getheader("Location"))
+    assert "evil" not in (response.getheader("Location") or "")
