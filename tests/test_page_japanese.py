@@ -128,6 +128,31 @@ def test_layers_page_has_no_english_left(page, live_server):
     assert page.console_errors == []
 
 
+T_CALLS = """async () => {
+    const { t, tn } = await import('/static/js/lib/i18n.js');
+    return [
+        t('Read as %(digit)s, %(percent)s sure.', { digit: 7, percent: '98%' }),
+        tn('output %(shape)s · %(num)s parameter', 'output %(shape)s · %(num)s parameters', 1, { shape: '2×2' }),
+        tn('output %(shape)s · %(num)s parameter', 'output %(shape)s · %(num)s parameters', 832, { shape: '2×2' }),
+        t('A string no catalogue has, %(value)s%%', { value: 5 }),
+    ];
+}"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("ja", ["7 と読み取りました（確信度 98%）。", "出力 2×2 · パラメータ 1 個", "出力 2×2 · パラメータ 832 個", "A string no catalogue has, 5%"]),
+        ("en", ["Read as 7, 98% sure.", "output 2×2 · 1 parameter", "output 2×2 · 832 parameters", "A string no catalogue has, 5%"]),
+    ],
+)
+def test_t_in_the_es_modules(page, live_server, lang, expected):
+    """The modules' t()/tn(): placeholders, %%, plural forms, and English for a string without a translation."""
+    page.goto(f"{live_server}/?lang={lang}")
+    assert page.evaluate(T_CALLS) == expected
+    assert page.console_errors == []
+
+
 def test_the_switch_changes_the_language_and_remembers_it(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()

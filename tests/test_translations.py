@@ -8,12 +8,14 @@ module without its translation fails here even if nobody updated the .po.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import read_mo
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
 from webapp import create_app
@@ -53,7 +55,8 @@ def read_catalogue(code: str):
 
 def test_there_is_a_japanese_catalogue_and_the_sources_have_strings():
     assert "ja" in catalogues()
-    assert languages() == ("en", *catalogues())
+    with create_app({"TESTING": True}).app_context():
+        assert languages() == ("en", *catalogues())
     messages = source_messages()
     # Both pages and the ES modules are translated (a template and a module each give strings).
     assert "Draw a digit" in messages and "Read as %(digit)s, %(percent)s sure." in messages
@@ -185,3 +188,33 @@ def test_the_json_api_stays_english(pages_client):
     assert response.status_code == 400
     message = response.get_json()["error"]["message"]
     assert message.isascii(), message
+
+
+def test_a_third_language_is_one_more_catalogue(tmp_path):
+    """French, added as a compiled catalogue beside the Japanese one and nothing else, is offered and served."""
+    shutil.copytree(TRANSLATIONS / "ja", tmp_path / "ja")
+    french = Catalog(locale="fr")
+    french.add("Draw a digit", "Dessinez un chiffre")
+    french.add("Inside the network", "Dans le réseau")
+    french.add(
+        ("output %(shape)s · %(num)s parameter", "output %(shape)s · %(num)s parameters"),
+        ("sortie %(shape)s · %(num)s paramètre", "sortie %(shape)s · %(num)s paramètres"),
+    )
+    (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
+    with open(tmp_path / "fr" / "LC_MESSAGES" / "messages.mo", "wb") as file:
+        write_mo(file, french)
+    app = create_app({"TESTING": True, "TRANSLATIONS_DIR": str(tmp_path)})
+    client = app.test_client()
+
+    html = client.get("/?lang=fr").get_data(as_text=True)
+    assert '<html lang="fr"' in html and "Dessinez un chiffre" in html
+    assert "Undo" in html  # not translated in this catalogue: the English stays
+    assert 'hreflang="en" lang="en">English</a>' in html and 'hreflang="ja" lang="ja">日本語</a>' in html
+    assert html_lang(app.test_client().get("/layers", headers={"Accept-Language": "fr-FR,fr;q=0.9"})) == "fr"
+    served = client.get("/i18n/fr.json").get_json()
+    assert served["plurals"] == 2
+    assert served["messages"]["Inside the network"] == "Dans le réseau"
+    assert served["messages"]["output %(shape)s · %(num)s parameter"] == [
+        "sortie %(shape)s · %(num)s paramètre",
+        "sortie %(shape)s · %(num)s paramètres",
+    ]

@@ -5,6 +5,8 @@ catalogue, ``webapp/translations/<lang>/LC_MESSAGES/messages.po``, compiled
 to the ``messages.mo`` beside it (``make translations``). A third language
 is a new catalogue, nothing else: the languages offered are the folders there.
 
+``TRANSLATIONS_DIR`` in the app's config points elsewhere (tests use it).
+
 The language of a page: ``?lang=<code>`` (remembered in a cookie), else the
 cookie, else the browser's ``Accept-Language``, else English. The JSON API
 stays English: its messages are for programs and logs.
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.messages.mofile import read_mo
-from flask import Blueprint, Flask, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, url_for
 from flask_babel import Babel, get_locale
 
 SOURCE_LANGUAGE = "en"
@@ -29,10 +31,18 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 bp = Blueprint("i18n", __name__)
 
 
-@cache
+def translations_dir() -> Path:
+    return Path(current_app.config.get("TRANSLATIONS_DIR") or TRANSLATIONS)
+
+
 def languages() -> tuple[str, ...]:
     """The languages offered: English, then one per compiled catalogue."""
-    compiled = sorted(path.parent.parent.name for path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo"))
+    return _languages(translations_dir())
+
+
+@cache
+def _languages(folder: Path) -> tuple[str, ...]:
+    compiled = sorted(path.parent.parent.name for path in folder.glob("*/LC_MESSAGES/messages.mo"))
     return (SOURCE_LANGUAGE, *compiled)
 
 
@@ -57,14 +67,18 @@ def language_name(code: str) -> str:
     return Locale.parse(code).get_display_name(code) or code
 
 
-@cache
 def catalogue(code: str) -> dict:
     """A compiled catalogue as the ES modules read it: ``{msgid: msgstr}``, and
     ``{msgid: [forms...]}`` for a message with a plural (keyed by its singular).
     Untranslated messages are left out, so ``t()`` falls back to the English."""
+    return _catalogue(translations_dir(), code)
+
+
+@cache
+def _catalogue(folder: Path, code: str) -> dict:
     if code == SOURCE_LANGUAGE:
         return {"language": code, "plurals": 2, "messages": {}}
-    with open(TRANSLATIONS / code / "LC_MESSAGES" / "messages.mo", "rb") as file:
+    with open(folder / code / "LC_MESSAGES" / "messages.mo", "rb") as file:
         compiled = read_mo(file)
     messages: dict[str, str | list[str]] = {}
     for message in compiled:
@@ -78,12 +92,16 @@ def catalogue(code: str) -> dict:
     return {"language": code, "plurals": compiled.num_plurals, "messages": messages}
 
 
-@cache
 def catalogue_version(code: str) -> str:
     """Changes whenever the catalogue does, so its URL can be cached for long."""
+    return _catalogue_version(translations_dir(), code)
+
+
+@cache
+def _catalogue_version(folder: Path, code: str) -> str:
     if code == SOURCE_LANGUAGE:
         return "0"
-    return hashlib.sha256((TRANSLATIONS / code / "LC_MESSAGES" / "messages.mo").read_bytes()).hexdigest()[:12]
+    return hashlib.sha256((folder / code / "LC_MESSAGES" / "messages.mo").read_bytes()).hexdigest()[:12]
 
 
 @bp.get("/i18n/<code>.json")
@@ -130,7 +148,8 @@ def remember_choice(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    Babel(app, locale_selector=select_language, default_translation_directories=str(TRANSLATIONS))
+    folder = app.config.get("TRANSLATIONS_DIR") or TRANSLATIONS
+    Babel(app, locale_selector=select_language, default_translation_directories=str(folder))
     app.register_blueprint(bp)
     app.context_processor(template_globals)
     app.after_request(remember_choice)
