@@ -23,9 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "ARTIFACTS_DIR": str(ARTIFACTS),
     "DEFAULT_MODEL": DEFAULT_MODEL,
     "MODEL_WAIT_SECONDS": 30.0,
-    # LiteRT interpreters per network file and process (each single-threaded):
-    # as many as the images a worker reads at once (WORK_CONCURRENCY).
-    "INTERPRETERS": 2,
+    # LiteRT interpreters per network file and process, each single-threaded
+    # and lent to one request at a time. One: a call takes ~0.1 ms of a ~1.3 ms
+    # request, so two requests rarely wait for each other, while a second
+    # interpreter per file cost 8-11 MiB per worker (measured, README).
+    "INTERPRETERS": 1,
     # A 280x280 canvas PNG is a few kB; a 4x high-DPI one a few hundred.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     # Werkzeug applies this to its multipart buffer, which holds one 64 KiB

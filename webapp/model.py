@@ -148,14 +148,14 @@ class Network:
     card: dict
     layers: list[LayerInfo]
     input_size: int
-    pool_size: int = 2
+    pool_size: int = 1
     _predict: InterpreterPool | None = field(default=None, repr=False)
     _features: InterpreterPool | None = field(default=None, repr=False)
     _weights: dict[str, dict[str, np.ndarray]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def load(cls, folder: Path, pool_size: int = 2) -> Network:
+    def load(cls, folder: Path, pool_size: int = 1) -> Network:
         """Read a network folder written by ``python -m train.export`` and make its first interpreters."""
         folder = Path(folder)
         missing = [name for name in SERVED_FILES if not (folder / name).is_file()]
@@ -287,7 +287,7 @@ class Registry:
         self.default = default
 
     @classmethod
-    def load(cls, artifacts: Path = ARTIFACTS, default: str = DEFAULT_MODEL, pool_size: int = 2) -> Registry:
+    def load(cls, artifacts: Path = ARTIFACTS, default: str = DEFAULT_MODEL, pool_size: int = 1) -> Registry:
         names = discover(artifacts)
         if not names:
             raise FileNotFoundError(f"no exported network in {artifacts}; run python -m train.export")
