@@ -14,7 +14,9 @@ Prints figures; passes or fails nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from pathlib import Path
 
 from bench.load import LoadResult, Request, page_png, run_load
 from bench.server import children, gunicorn, memory_kib, wait_ready
@@ -34,15 +36,34 @@ TENSORFLOW_ENDPOINTS = [
 CONCURRENCY = (1, 2, 8)
 
 
-def measure(port: int, endpoints, body: bytes, seconds: float, workers: int) -> dict[tuple[str, int], LoadResult]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    port: int, endpoints, body: bytes, seconds: float, pids: list[int], cpu: dict[str, float]
+) -> dict[tuple[str, int], LoadResult]:
+    """Load each endpoint at each concurrency; ``cpu[name]`` gets the workers' CPU ms per request.
+
+    CPU time per request is what bounds throughput, and unlike latency it
+    hardly moves when other programs share the machine.
+    """
     results = {}
     for _, path, headers in endpoints:  # warm every worker's code paths (TensorFlow: load it in each worker)
-        run_load(port, Request(path, body, "image/png", headers=headers), workers * 4, 1.0, max_requests=20,
+        run_load(port, Request(path, body, "image/png", headers=headers), len(pids) * 4, 1.0, max_requests=20,
                  timeout=120.0)
     for name, path, headers in endpoints:
+        before = cpu_seconds(pids)
         for concurrency in CONCURRENCY:
             request = Request(path, body, "image/png", headers=headers)
             results[(name, concurrency)] = run_load(port, request, concurrency, seconds)
+        answered = sum(results[(name, concurrency)].requests for concurrency in CONCURRENCY)
+        cpu[name] = (cpu_seconds(pids) - before) * 1000 / max(answered, 1)
     return results
 
 
@@ -64,19 +85,21 @@ def main(argv: list[str] | None = None) -> int:
               "(from starting gunicorn to /readyz answering 200 on every worker)")
         print(f"request body: {len(body)} byte PNG, 280x280 8-bit grey, as the page sends\n")
         memory_ready = worker_memory(master.pid)
-        results = measure(port, LITERT_ENDPOINTS, body, args.seconds, args.workers)
+        pids, cpu = children(master.pid), {}
+        results = measure(port, LITERT_ENDPOINTS, body, args.seconds, pids, cpu)
         memory_litert = worker_memory(master.pid)
-        results.update(measure(port, TENSORFLOW_ENDPOINTS, body, args.seconds, args.workers))
+        results.update(measure(port, TENSORFLOW_ENDPOINTS, body, args.seconds, pids, cpu))
         memory_tensorflow = worker_memory(master.pid)
 
     endpoints = LITERT_ENDPOINTS + TENSORFLOW_ENDPOINTS
     print(f"{'endpoint':<20} {'p50 ms':>8} {'p99 ms':>8} " + " ".join(f"{f'req/s c={c}':>11}" for c in CONCURRENCY)
-          + f" {'errors':>7}")
+          + f" {'errors':>7} {'server CPU ms/req':>18}")
     for name, _, _ in endpoints:
         single = results[(name, 1)]
         errors = sum(results[(name, c)].errors for c in CONCURRENCY)
         print(f"{name:<20} {single.percentile(50):8.2f} {single.percentile(99):8.2f} "
-              + " ".join(f"{results[(name, c)].throughput:11.0f}" for c in CONCURRENCY) + f" {errors:7d}")
+              + " ".join(f"{results[(name, c)].throughput:11.0f}" for c in CONCURRENCY) + f" {errors:7d}"
+              + f" {cpu[name]:18.3f}")
 
     def ratio(numerator: str, denominator: str, concurrency: int) -> float:
         return results[(numerator, concurrency)].throughput / max(results[(denominator, concurrency)].throughput, 1e-9)
@@ -87,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
               f"predict / TF predict = {ratio('/api/predict', 'TF predict', concurrency):4.1f}x   "
               f"features / TF features = {ratio('/api/features', 'TF features', concurrency):4.1f}x   "
               f"predict / naive = {ratio('/api/predict', 'naive predict()', concurrency):5.1f}x")
+    print(f"  server CPU per request: trivial / predict = {cpu['trivial (ceiling)'] / cpu['/api/predict']:.0%} "
+          "(the most predict / trivial throughput can be while the server's CPU is the bottleneck)")
     for ours, theirs in (("/api/predict", "TF predict"), ("/api/features", "TF features"), ("/api/predict", "naive predict()")):
         print(f"  p50 latency at c=1: {theirs} / {ours} = "
               f"{results[(theirs, 1)].percentile(50) / results[(ours, 1)].percentile(50):.1f}x")
