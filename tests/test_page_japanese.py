@@ -22,6 +22,7 @@ KEPT = {
     "digit-lens", "MNIST", "CNN", "LeNet", "ReLU", "Keras", "PyTorch", "Affine", "Max", "Average",
     "Flatten", "Rescaling", "SimpleConvNet", "Deep", "Learning", "max", "same", "valid",
     "OH", "OW", "FH", "FW", "PH", "PW", "Ctrl", "Esc", "Enter", "Tab", "Delete", "Cmd",
+    "exp",  # in formulas, as max is
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
 
@@ -119,11 +120,17 @@ def test_layers_page_has_no_english_left(page, live_server):
     assert "入力の 8〜21 行、8〜21 列を見ています" in page.locator("#tooltip .tooltip-field").text_content()
     assert english_left(page) == []
 
-    # The enlarged map beside its filter.
+    # A click shows how the cell was computed (issue 13's panel), in Japanese too.
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_selector("[data-testid=explain][data-layer=conv2][data-state=done]")
+    assert "個の部分和を足すと" in page.locator("[data-testid=explain]").text_content()
+    assert english_left(page) == []
+
+    # The enlarged map beside its filter.
+    page.click("[data-testid=explain] .explain-enlarge")
     page.locator("#zoom").wait_for(state="visible")
     page.wait_for_selector("#zoom .zoom-kernel canvas")
-    assert "conv2 のフィルター #5" in page.locator("#zoom .zoom-caption").text_content()
+    assert "conv2 のフィルター #5" in page.locator("#zoom .zoom-caption").first.text_content()
     assert english_left(page) == []
     assert page.console_errors == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
@@ -61,6 +62,8 @@ def test_every_band_renders_the_carried_drawing(page, live_server):
 
 
 def test_hover_shows_a_value_and_its_receptive_field(page, live_server):
+    answers = []
+    page.on("response", lambda response: answers.append(response) if "/api/features" in response.url else None)
     open_layers_with(page, live_server, 7, seed=32)
     target = page.locator("[data-testid=band-conv2] canvas.map").nth(5)
     target.scroll_into_view_if_needed()
@@ -69,30 +72,70 @@ def test_hover_shows_a_value_and_its_receptive_field(page, live_server):
     tooltip = page.locator("#tooltip")
     tooltip.wait_for(state="visible")
     text = tooltip.locator(".tooltip-text").text_content()
-    assert text.startswith("conv2 · map #5 · row 7, column 7: ")
-    float(text.rsplit(":", 1)[1])
+    assert text.startswith("conv2 · map #5 · row 7, column 7: ≈ ")
+    # An 8-bit value is shown with no more decimals than its step supports (never 4 significant figures of it).
+    shown = text.rsplit("≈ ", 1)[1]
+    decimals = len(shown.split(".")[1]) if "." in shown else 0
+    conv2 = next(layer for layer in answers[-1].json()["layers"] if layer["name"] == "conv2")
+    step = (conv2["max"][5] - conv2["min"][5]) / 255
+    assert decimals == max(0, math.ceil(-math.log10(step)))
+    float(shown.replace("−", "-"))
     # conv2 cell (7, 7) sees input rows 2*7-6 .. 2*7+7.
     assert "rows 8–21, columns 8–21" in tooltip.locator(".tooltip-field").text_content()
 
 
-def test_click_enlarges_a_map_beside_its_filter(page, live_server):
+def test_flatten_tooltip_names_the_pooled_cell_it_came_from(page, live_server):
+    open_layers_with(page, live_server, 7, seed=32)
+    strip = page.locator("[data-testid=band-flatten] canvas.strip")
+    strip.scroll_into_view_if_needed()
+    box = strip.bounding_box()
+    columns = int(strip.get_attribute("data-columns"))
+    # Entry 65 of the flatten: row 1 of the strip, column 1.
+    page.mouse.move(box["x"] + (1.5 / columns) * box["width"], box["y"] + 1.5 * box["width"] / columns)
+    tooltip = page.locator("#tooltip")
+    tooltip.wait_for(state="visible")
+    text = tooltip.locator(".tooltip-text").text_content()
+    assert text.startswith("flatten · unit 65: ≈ ")
+    # 65 = (row 0 * 7 + column 2) * 32 + map 1: a pool2 cell with a 16x16 receptive field, not "the whole input".
+    assert "= pool2, row 0, column 2, map #1" in text
+    field = tooltip.locator(".tooltip-field").text_content()
+    assert "whole input" not in field and "rows 0–9, columns 2–17" in field
+
+
+def test_the_panel_enlarges_a_map_beside_its_filter(page, live_server):
     open_layers_with(page, live_server, 5, seed=33)
     target = page.locator("[data-testid=band-relu1] canvas.map").nth(2)
     target.scroll_into_view_if_needed()
     target.click()
+    panel = page.locator("[data-testid=explain]")
+    panel.locator(".explain-enlarge").click()
     dialog = page.locator("#zoom")
     dialog.wait_for(state="visible")
     assert dialog.locator(".zoom-title").text_content() == "relu1, map #2"
-    assert "Filter #2 of conv1: 5×5 weights" in dialog.locator(".zoom-caption").text_content()
-    assert dialog.locator("canvas.kernel").count() == 1
+    caption = dialog.locator(".zoom-caption").first.text_content()
+    assert "Filter #2 of conv1: 5×5 weights" in caption and "reward ink" in caption
+    # conv1's filter as 25 numbers on their colours, with a colour key.
+    weights = dialog.locator(".weights-grid td")
+    assert weights.count() == 25
+    float(weights.first.text_content().replace("−", "-"))
+    assert dialog.locator(".kernel-legend").count() == 1
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
 
     target = page.locator("[data-testid=band-pool2] canvas.map.after").nth(0)
     target.scroll_into_view_if_needed()
     target.click()
+    page.wait_for_selector("[data-testid=explain][data-layer=pool2][data-state=done]")
+    panel.locator(".explain-enlarge").click()
     dialog.wait_for(state="visible")
-    assert dialog.locator("canvas.kernel").count() == 32  # one 5x5 slice per input map
+    # conv2 reads feature maps, not ink: its caption says so; 32 labelled tiles, one set of numbers at a time.
+    caption = dialog.locator(".zoom-caption").first.text_content()
+    assert "not the ink" in caption and "reward ink" not in caption
+    tiles = dialog.locator(".kernel-tile")
+    assert tiles.count() == 32 and tiles.nth(31).text_content().strip() == "#31"
+    tiles.nth(7).click()
+    assert dialog.locator(".kernel-numbers .zoom-caption").text_content() == "Weights on input map #7:"
+    assert dialog.locator(".kernel-numbers .weights-grid td").count() == 25
 
 
 def test_its_own_pad_reads_a_new_drawing(page, live_server):
@@ -145,5 +188,4 @@ def test_maps_are_reachable_by_keyboard(page, live_server):
     page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.dataset.channel") == "2"
     page.keyboard.press("Enter")
-    page.locator("#zoom").wait_for(state="visible")
-    assert page.locator("#zoom .zoom-title").text_content() == "conv1, map #2"
+    page.wait_for_selector("[data-testid=explain][data-layer=conv1][data-at='14,14,2'][data-state=done]")

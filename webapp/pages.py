@@ -50,3 +50,9 @@ def index() -> str:
 def layers() -> str:
     """Show every layer of the network on the current drawing."""
     return render_template("layers.html")
+
+
+@bp.get("/playground")
+def playground() -> str:
+    """Show the convolution and pooling playground: the seeds' examples, any kernel, stride, padding."""
+    return render_template("playground.html")

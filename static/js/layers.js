@@ -4,6 +4,7 @@ import { describeError, getJson, postImage } from './lib/api.js';
 import { Band, legend } from './lib/bands.js';
 import { extent, paintHeatmap, scaleFor } from './lib/colours.js';
 import { connectPad } from './lib/controls.js';
+import { ExplainPanel } from './lib/explainpanel.js';
 import { language, t } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
 import { Pad } from './lib/pad.js';
@@ -29,6 +30,15 @@ let fields = null; // receptive field of each layer
 let bands = null; // Band objects, built on the first answer
 let kernelsPromise = null;
 const percent = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 0 });
+let chosen = null; // {layer, at} of the cell the panel explains
+let explaining = null; // AbortController of the request in flight
+const panel = new ExplainPanel({
+  onChoose: (layer, at, options) => explainCell(layer, at, options),
+  onEnlarge: (answer) => openZoom(answer.layer, answer.at.length === 3 ? answer.at[2] : 0),
+  onClose: () => {
+    chosen = null;
+  },
+});
 const byName = () => Object.fromEntries(layers.map((layer, index) => [layer.name, index]));
 
 function kernels() {
@@ -42,10 +52,12 @@ function showAnswer(answer) {
   if (!bands) {
     bands = layers.map((layer, index) => new Band(layer, layers[index - 1], index));
     bandsNode.replaceChildren(...bands.map((band) => band.node));
+    buildNav();
   }
   paintBands();
   bandsNode.hidden = false;
   emptyNode.hidden = true;
+  if (chosen) explainCell(chosen.layer, chosen.at, { focus: null });
   prediction.textContent = answer.digit === null ? '?' : String(answer.digit);
   status.dataset.kind = 'info';
   if (answer.digit !== null) {
@@ -53,6 +65,20 @@ function showAnswer(answer) {
   } else {
     status.textContent = answer.reason === 'empty' ? t('Too small to be a digit.') : t('Not sure what digit this is.');
   }
+}
+
+/** Jump links to every band, from the network's own layers. */
+function buildNav() {
+  const nav = document.querySelector('#band-nav');
+  nav.replaceChildren(
+    ...layers.map((layer) => {
+      const link = document.createElement('a');
+      link.href = `#band-${layer.name}`;
+      link.textContent = layer.name;
+      return link;
+    }),
+  );
+  nav.hidden = false;
 }
 
 function perMap() {
@@ -75,6 +101,8 @@ function showNothing() {
   status.textContent = t('Draw a digit to see each layer at work.');
   bandsNode.hidden = true;
   emptyNode.hidden = false;
+  chosen = null;
+  panel.hide();
 }
 
 const reader = new LiveReader({
@@ -102,21 +130,42 @@ function cellAt(canvas, event) {
   return { row, column };
 }
 
+/**
+ * A value from /api/features is 8-bit: within half a step of the truth. Show
+ * it with the decimals that step supports, as "≈"; the panel has it exact.
+ */
+function approximate(layer, channel, value) {
+  const step = (layer.channelMax[channel] - layer.channelMin[channel]) / 255;
+  const decimals = step > 0 ? Math.min(6, Math.max(0, Math.ceil(-Math.log10(step)))) : 0;
+  return `≈ ${value.toFixed(decimals).replace('-', '−')}`;
+}
+
 function describeCell(canvas, cell) {
   const index = byName()[canvas.dataset.layer];
   const layer = layers[index];
   if (!layer.spatial) {
     const unit = cell.row * Number(canvas.dataset.columns) + cell.column;
     if (unit >= layer.width) return null;
-    return {
-      text: t('%(layer)s · unit %(unit)s: %(value)s', { layer: layer.name, unit, value: layer.values[unit].toPrecision(4) }),
-      field: null,
-    };
+    const text = t('%(layer)s · unit %(unit)s: %(value)s', { layer: layer.name, unit, value: approximate(layer, 0, layer.values[unit]) });
+    const previous = layers[index - 1];
+    if (layer.kind === 'Flatten' && previous?.spatial) {
+      // Entry i of a flatten is one cell of the maps before it: it sees that cell's field.
+      const channel = unit % previous.channels;
+      const place = Math.floor(unit / previous.channels);
+      const row = Math.floor(place / previous.width);
+      const column = place % previous.width;
+      return {
+        text,
+        source: t('= %(layer)s, row %(row)s, column %(column)s, map #%(channel)s', { layer: previous.name, row, column, channel }),
+        field: fieldOf(fields[index - 1], row, column, layers[0].height),
+      };
+    }
+    return { text, field: null };
   }
   const channel = Number(canvas.dataset.channel);
   const value = layer.value(channel, cell.row, cell.column);
-  const field = fieldOf(fields[index], cell.row, cell.column);
-  const numbers = { layer: layer.name, map: channel, row: cell.row, column: cell.column, value: value.toPrecision(4) };
+  const field = fieldOf(fields[index], cell.row, cell.column, layers[0].height);
+  const numbers = { layer: layer.name, map: channel, row: cell.row, column: cell.column, value: approximate(layer, channel, value) };
   return {
     text:
       layer.channels > 1
@@ -127,25 +176,24 @@ function describeCell(canvas, cell) {
 }
 
 function showTooltip(event, description) {
-  tooltipText.textContent = description.text;
+  tooltipText.textContent = description.source ? `${description.text} ${description.source}` : description.text;
   renderImage(tooltipInput, layers[0] ? toRows(layers[0]) : null, { grid: false });
   const context = tooltipInput.getContext('2d');
-  const cell = tooltipInput.width / 28;
+  const cell = tooltipInput.width / layers[0].height;
   if (description.field) {
     const { top, left, height, width } = description.field;
     context.strokeStyle = '#ffd000';
     context.lineWidth = 2;
     context.strokeRect(left * cell + 1, top * cell + 1, width * cell - 2, height * cell - 2);
   }
-  const field = description.field;
-  tooltip.querySelector('.tooltip-field').textContent = field
-    ? t('sees input rows %(top)s–%(bottom)s, columns %(left)s–%(right)s', {
-        top: field.top,
-        bottom: field.top + field.height - 1,
-        left: field.left,
-        right: field.left + field.width - 1,
+  tooltip.querySelector('.tooltip-field').textContent = description.field
+    ? t('sees input rows %(top)s–%(bottom)s, columns %(left)s–%(right)s; click for the exact value and how it was computed', {
+        top: description.field.top,
+        bottom: description.field.top + description.field.height - 1,
+        left: description.field.left,
+        right: description.field.left + description.field.width - 1,
       })
-    : t('sees the whole input');
+    : t('sees the whole input; click for the exact value and how it was computed');
   tooltip.hidden = false;
   const margin = 14;
   const { innerWidth, innerHeight } = window;
@@ -165,7 +213,8 @@ function toRows(layer) {
 
 bandsNode.addEventListener('pointermove', (event) => {
   const canvas = event.target.closest?.('canvas.map, canvas.strip');
-  if (!canvas || !layers) {
+  // A finger has no hover: a tap chooses a cell and the panel shows it.
+  if (!canvas || !layers || event.pointerType === 'touch') {
     tooltip.hidden = true;
     return;
   }
@@ -178,6 +227,64 @@ bandsNode.addEventListener('pointerleave', () => {
   tooltip.hidden = true;
 });
 
+// Choosing a cell (click, tap, or Enter on a map): the panel shows how its number was computed.
+
+
+async function explainCell(layerName, at, { focus = 'output' } = {}) {
+  const index = byName()[layerName];
+  if (index === undefined) return;
+  chosen = { layer: layerName, at };
+  const band = bands[index];
+  if (panel.node.parentNode !== band.node) band.node.append(panel.node);
+  panel.waiting(t('Computing…'));
+  explaining?.abort();
+  const controller = new AbortController();
+  explaining = controller;
+  const query = new URLSearchParams({ layer: layerName, at: at.join(',') });
+  try {
+    const answer = await postImage(`${page.explainUrl}?${query}`, await pad.toBlob(), controller.signal);
+    if (controller.signal.aborted) return;
+    panel.show(answer, layers, index);
+    if (focus === 'output') panel.focusOutput();
+    else if (focus === 'panel') panel.node.scrollIntoView({ block: 'nearest' });
+  } catch (error) {
+    if (error.name === 'AbortError') return;
+    panel.failed(error.message);
+  }
+}
+
+function cellOf(target, event) {
+  const bar = target.closest?.('.digit-bar');
+  if (bar) {
+    const band = bar.closest('.band');
+    return { layer: band.dataset.testid.replace('band-', ''), at: [[...bar.parentNode.children].indexOf(bar)] };
+  }
+  const canvas = target.closest?.('canvas.map, canvas.strip');
+  if (!canvas) return null;
+  const layer = layers[byName()[canvas.dataset.layer]];
+  if (!event) {
+    // From the keyboard: the middle of the map, or the strongest unit.
+    if (!layer.spatial) return { layer: layer.name, at: [layer.values.indexOf(layer.max)] };
+    return { layer: layer.name, at: [layer.height >> 1, layer.width >> 1, Number(canvas.dataset.channel)] };
+  }
+  const cell = cellAt(canvas, event);
+  if (!cell) return null;
+  if (!layer.spatial) {
+    const unit = cell.row * Number(canvas.dataset.columns) + cell.column;
+    return unit < layer.width ? { layer: layer.name, at: [unit] } : null;
+  }
+  return { layer: layer.name, at: [cell.row, cell.column, Number(canvas.dataset.channel)] };
+}
+
+bandsNode.addEventListener('click', (event) => {
+  if (!layers || panel.node.contains(event.target)) return;
+  const cell = cellOf(event.target, event);
+  if (cell) {
+    tooltip.hidden = true;
+    explainCell(cell.layer, cell.at, { focus: 'panel' });
+  }
+});
+
 // Click: the map enlarged, beside the filter that made it.
 
 function convFor(index) {
@@ -188,11 +295,32 @@ function convFor(index) {
   return null;
 }
 
-async function openZoom(canvas) {
-  const index = byName()[canvas.dataset.layer];
+function weightGrid(kernel, input, filter, scale) {
+  const table = document.createElement('table');
+  table.className = 'number-grid weights-grid';
+  table.setAttribute('aria-label', t('weights on input map #%(input)s', { input }));
+  for (let row = 0; row < kernel.height; row += 1) {
+    const tr = document.createElement('tr');
+    for (let column = 0; column < kernel.width; column += 1) {
+      const weight = kernel.weight(row, column, input, filter);
+      const td = document.createElement('td');
+      const [red, green, blue] = scale.colour(weight);
+      td.style.backgroundColor = `rgb(${red} ${green} ${blue})`;
+      // Dark text on the light middle of the scale, light text on its strong ends.
+      td.style.color = red * 0.3 + green * 0.59 + blue * 0.11 > 140 ? '#111' : '#fff';
+      td.textContent = weight.toPrecision(3).replace('-', '−');
+      td.title = String(weight);
+      tr.append(td);
+    }
+    table.append(tr);
+  }
+  return table;
+}
+
+async function openZoom(layerName, channel) {
+  const index = byName()[layerName];
   const layer = layers[index];
   if (!layer.spatial) return;
-  const channel = Number(canvas.dataset.channel);
   zoom.querySelector('.zoom-title').textContent =
     layer.channels > 1 ? t('%(layer)s, map #%(map)s', { layer: layer.name, map: channel }) : layer.name;
   const big = zoom.querySelector('.zoom-map');
@@ -210,36 +338,72 @@ async function openZoom(canvas) {
     const kernel = (await kernels())[conv.name];
     const limit = Math.max(Math.abs(kernel.min), Math.abs(kernel.max));
     const kernelScale = scaleFor(-limit, limit);
+    const readsImage = layers[byName()[conv.name] - 1].kind === 'Rescaling' || layers[byName()[conv.name] - 1].kind === 'InputLayer';
     const heading = document.createElement('p');
     heading.className = 'zoom-caption';
-    const numbers = {
-      map: channel,
-      layer: conv.name,
-      height: kernel.height,
-      width: kernel.width,
-      inputs: kernel.inputs,
-      bias: kernel.bias[channel].toPrecision(3),
-    };
     heading.textContent =
-      kernel.inputs > 1
-        ? t('Filter #%(map)s of %(layer)s: %(height)s×%(width)s weights for each of the %(inputs)s input maps, bias %(bias)s. Red weights reward ink under them, blue ones penalise it.', numbers)
-        : t('Filter #%(map)s of %(layer)s: %(height)s×%(width)s weights, bias %(bias)s. Red weights reward ink under them, blue ones penalise it.', numbers);
-    const grid = document.createElement('div');
-    grid.className = kernel.inputs > 1 ? 'kernel-grid' : 'kernel-grid single';
-    for (let input = 0; input < kernel.inputs; input += 1) {
-      const values = new Float32Array(kernel.height * kernel.width);
-      for (let row = 0; row < kernel.height; row += 1) {
-        for (let column = 0; column < kernel.width; column += 1) {
-          values[row * kernel.width + column] = kernel.weight(row, column, input, channel);
+      (kernel.inputs > 1
+        ? t('Filter #%(filter)s of %(layer)s: %(height)s×%(width)s weights for each of the %(inputs)s input maps, bias %(bias)s.', {
+            filter: channel, layer: conv.name, height: kernel.height, width: kernel.width, inputs: kernel.inputs, bias: kernel.bias[channel].toPrecision(3),
+          })
+        : t('Filter #%(filter)s of %(layer)s: %(height)s×%(width)s weights, bias %(bias)s.', {
+            filter: channel, layer: conv.name, height: kernel.height, width: kernel.width, bias: kernel.bias[channel].toPrecision(3),
+          })) +
+      ' ' +
+      (readsImage
+        ? t('Red weights reward ink under them, blue ones penalise it.')
+        : t('It reads the maps of the layer before, not the ink: red weights add where an input map is high, blue ones subtract.'));
+    const key = legend(kernelScale);
+    key.classList.add('kernel-legend');
+    key.setAttribute('aria-label', t('colour key of the weights: blue negative, white 0, red positive'));
+    if (kernel.inputs === 1) {
+      kernelNode.append(heading, weightGrid(kernel, 0, channel, kernelScale), key);
+    } else {
+      // One labelled tile per input map; the chosen tile's numbers below.
+      const grid = document.createElement('div');
+      grid.className = 'kernel-grid';
+      const numbers = document.createElement('div');
+      numbers.className = 'kernel-numbers';
+      const showNumbers = (input) => {
+        const caption = document.createElement('p');
+        caption.className = 'zoom-caption';
+        caption.textContent = t('Weights on input map #%(input)s:', { input });
+        numbers.replaceChildren(caption, weightGrid(kernel, input, channel, kernelScale));
+        grid.querySelectorAll('button').forEach((button) => button.setAttribute('aria-pressed', String(Number(button.dataset.input) === input)));
+      };
+      let strongest = 0;
+      let strongestWeight = -1;
+      for (let input = 0; input < kernel.inputs; input += 1) {
+        const values = new Float32Array(kernel.height * kernel.width);
+        let total = 0;
+        for (let row = 0; row < kernel.height; row += 1) {
+          for (let column = 0; column < kernel.width; column += 1) {
+            values[row * kernel.width + column] = kernel.weight(row, column, input, channel);
+            total += Math.abs(values[row * kernel.width + column]);
+          }
         }
+        if (total > strongestWeight) {
+          strongestWeight = total;
+          strongest = input;
+        }
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'kernel-tile';
+        button.dataset.input = String(input);
+        button.setAttribute('aria-label', t('weights on input map #%(input)s', { input }));
+        const tile = document.createElement('canvas');
+        tile.className = 'kernel';
+        tile.title = t('weights on input map #%(input)s', { input });
+        paintHeatmap(tile, values, kernel.width, kernel.height, kernelScale);
+        const label = document.createElement('span');
+        label.textContent = `#${input}`;
+        button.append(tile, label);
+        button.addEventListener('click', () => showNumbers(input));
+        grid.append(button);
       }
-      const tile = document.createElement('canvas');
-      tile.className = 'kernel';
-      tile.title = kernel.inputs > 1 ? t('weights on input map #%(map)s', { map: input }) : t('weights');
-      paintHeatmap(tile, values, kernel.width, kernel.height, kernelScale);
-      grid.append(tile);
+      kernelNode.append(heading, key, grid, numbers);
+      showNumbers(strongest);
     }
-    kernelNode.append(heading, grid);
   } else {
     const note = document.createElement('p');
     note.className = 'zoom-caption';
@@ -249,25 +413,25 @@ async function openZoom(canvas) {
   if (!zoom.open) zoom.showModal();
 }
 
-bandsNode.addEventListener('click', (event) => {
-  const canvas = event.target.closest?.('canvas.map');
-  if (canvas && layers) openZoom(canvas);
-});
 const STEPS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
 
 bandsNode.addEventListener('keydown', (event) => {
-  const canvas = event.target.closest?.('canvas.map');
-  if (!canvas || !layers) return;
+  if (!layers || panel.node.contains(event.target)) return;
+  const target = event.target.closest?.('canvas.map, canvas.strip, .digit-bars');
+  if (!target) return;
   if (event.key === 'Enter' || event.key === ' ') {
     event.preventDefault();
-    openZoom(canvas);
-  } else if (event.key in STEPS) {
+    const cell = target.matches('.digit-bars')
+      ? cellOf(target.querySelector('.digit-bar.top') ?? target.firstElementChild)
+      : cellOf(target, null);
+    if (cell) explainCell(cell.layer, cell.at, { focus: 'output' });
+  } else if (event.key in STEPS && target.matches('canvas.map')) {
     // Roving focus: the band is one tab stop, the arrows walk its maps.
-    const maps = [...canvas.closest('.band').querySelectorAll('canvas.map:not(.before)')];
-    const next = maps[maps.indexOf(canvas) + STEPS[event.key]];
+    const maps = [...target.closest('.band').querySelectorAll('canvas.map:not(.before)')].filter((map) => map.offsetParent !== null);
+    const next = maps[maps.indexOf(target) + STEPS[event.key]];
     if (next) {
       event.preventDefault();
-      canvas.tabIndex = -1;
+      target.tabIndex = -1;
       next.tabIndex = 0;
       next.focus();
     }

@@ -9,6 +9,7 @@ import { formatNumber, t, tn } from './i18n.js';
 
 const value3 = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 const STRIP_COLUMNS = 64;
+const OVERVIEW_MAPS = 8; // maps shown per band before "Show all"
 const STRIP_CELL = 11; // css pixels per cell of a strip
 
 function element(tag, className, text) {
@@ -187,8 +188,8 @@ function mapCanvas(layer, channel, className = 'map') {
     canvas.setAttribute(
       'aria-label',
       layer.channels > 1
-        ? t('%(layer)s, map %(map)s: press Enter to enlarge', { layer: layer.name, map: channel })
-        : t('%(layer)s: press Enter to enlarge', { layer: layer.name }),
+        ? t('%(layer)s, map %(channel)s: press Enter to see how a cell was computed', { layer: layer.name, channel })
+        : t('%(layer)s: press Enter to see how a cell was computed', { layer: layer.name }),
     );
   }
   return canvas;
@@ -236,9 +237,15 @@ export class Band {
         row.append(element('span', 'digit-bar-label', String(digit)), track, element('span', 'digit-bar-value'));
         this.bars.append(row);
       }
+      // Enter explains the top score; a click or tap, any of them.
+      this.bars.tabIndex = 0;
+      this.bars.setAttribute('aria-label', t('%(layer)s: press Enter to see how the top score was computed', { layer: layer.name }));
       this.body.append(this.bars);
     } else if (!layer.spatial) {
       this.strip = mapCanvas(layer, 0, 'strip');
+      this.strip.tabIndex = 0;
+      this.strip.setAttribute('role', 'button');
+      this.strip.setAttribute('aria-label', t('%(layer)s: press Enter to see how its strongest value was computed', { layer: layer.name }));
       this.body.append(this.strip);
     } else if (layer.kind === 'MaxPooling2D' && previous?.spatial) {
       this.maps = [];
@@ -254,6 +261,7 @@ export class Band {
         grid.append(pair);
       }
       this.body.append(grid);
+      this.#overview(grid, layer.channels);
     } else {
       this.maps = [];
       const single = layer.channels === 1;
@@ -267,7 +275,30 @@ export class Band {
         grid.append(figure);
       }
       this.body.append(grid);
+      this.#overview(grid, layer.channels);
     }
+  }
+
+  /** A few maps at first, so the whole network fits in a few screens; a button shows them all. */
+  #overview(grid, count) {
+    if (count <= OVERVIEW_MAPS) return;
+    grid.classList.add('overview');
+    const button = element('button', 'show-all');
+    button.type = 'button';
+    button.setAttribute('aria-expanded', 'false');
+    const label = () => {
+      const open = !grid.classList.contains('overview');
+      button.textContent = open
+        ? t('Show the first %(count)s maps only', { count: OVERVIEW_MAPS })
+        : t('Show all %(count)s maps', { count });
+      button.setAttribute('aria-expanded', String(open));
+    };
+    button.addEventListener('click', () => {
+      grid.classList.toggle('overview');
+      label();
+    });
+    label();
+    this.body.append(button);
   }
 
   /**

@@ -24,6 +24,9 @@ export class LayerOutput {
     this.channels = this.spatial ? shape[2] : 1;
     const bytes = bytesFromBase64(data);
     const size = this.height * this.width;
+    // The encoding's range per channel: a value is within half a step, (max - min) / 255 / 2.
+    this.channelMin = min;
+    this.channelMax = max;
     this.values = new Float32Array(bytes.length);
     for (let channel = 0; channel < this.channels; channel += 1) {
       const low = min[channel];
