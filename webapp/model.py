@@ -25,6 +25,7 @@ uses them (after gunicorn's fork), by a background thread, so ``/healthz`` and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -231,9 +232,9 @@ class Network:
                 self._weights = {name: weights[name] for name in order if name in weights}
             return self._weights
 
-    @property
+    @functools.cached_property
     def weights_version(self) -> str:
-        """A short hash of the weights file: changes whenever the weights do (for ETags)."""
+        """A short hash of the weights file, read once: changes whenever the weights do (for ETags)."""
         return hashlib.sha256((self.folder / WEIGHTS_FILE).read_bytes()).hexdigest()[:20]
 
     def summary(self) -> dict:
