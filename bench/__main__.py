@@ -3,9 +3,11 @@
 Starts the real server (``webapp.gunicorn_conf``, 2 workers) with the bench
 endpoints on (``bench/app.py``), and drives it over loopback from client
 processes on the same 2-core machine (so client and server share the CPU, as
-they would in any single-box measurement). The LiteRT endpoints are measured
-first, with the workers' memory; then each worker loads TensorFlow and the
-Keras model, and the same requests go through TensorFlow in the same workers.
+they would in any single-box measurement). Each worker's memory is read
+after it has served the LiteRT endpoints only; then each worker loads
+TensorFlow and the Keras model, and all endpoints take turns at each
+concurrency, the same requests going through LiteRT and through TensorFlow
+in the same workers.
 Prints figures; passes or fails nothing.
 
     python -m bench [--seconds 4]
@@ -45,26 +47,31 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measure(
-    port: int, endpoints, body: bytes, seconds: float, pids: list[int], cpu: dict[str, float]
-) -> dict[tuple[str, int], LoadResult]:
-    """Load each endpoint at each concurrency; ``cpu[name]`` gets the workers' CPU ms per request.
+def warm(port: int, endpoints, body: bytes, pids: list[int], seconds: float = 1.0) -> None:
+    """Load every endpoint from several clients, so each worker has run it (TensorFlow: loaded it)."""
+    for _, path, headers in endpoints:
+        run_load(port, Request(path, body, "image/png", headers=headers), len(pids) * 4, seconds, timeout=120.0)
 
-    CPU time per request is what bounds throughput, and unlike latency it
-    hardly moves when other programs share the machine.
+
+def measure(
+    port: int, endpoints, body: bytes, seconds: float, pids: list[int]
+) -> tuple[dict[tuple[str, int], LoadResult], dict[str, float]]:
+    """Load each endpoint at each concurrency; also the workers' CPU ms per request, per endpoint.
+
+    The endpoints take turns at each concurrency, so a machine whose speed
+    drifts during the run (a shared one) slows them alike. CPU time per
+    request is what bounds throughput, and unlike latency it hardly moves
+    when other programs share the machine.
     """
-    results = {}
-    for _, path, headers in endpoints:  # warm every worker's code paths (TensorFlow: load it in each worker)
-        run_load(port, Request(path, body, "image/png", headers=headers), len(pids) * 4, 1.0, max_requests=20,
-                 timeout=120.0)
-    for name, path, headers in endpoints:
-        before = cpu_seconds(pids)
-        for concurrency in CONCURRENCY:
-            request = Request(path, body, "image/png", headers=headers)
-            results[(name, concurrency)] = run_load(port, request, concurrency, seconds)
-        answered = sum(results[(name, concurrency)].requests for concurrency in CONCURRENCY)
-        cpu[name] = (cpu_seconds(pids) - before) * 1000 / max(answered, 1)
-    return results
+    results, cpu, answered = {}, dict.fromkeys([name for name, _, _ in endpoints], 0.0), {}
+    for concurrency in CONCURRENCY:
+        for name, path, headers in endpoints:
+            before = cpu_seconds(pids)
+            result = run_load(port, Request(path, body, "image/png", headers=headers), concurrency, seconds)
+            cpu[name] += cpu_seconds(pids) - before
+            answered[name] = answered.get(name, 0) + result.requests
+            results[(name, concurrency)] = result
+    return results, {name: cpu[name] * 1000 / max(answered[name], 1) for name in cpu}
 
 
 def worker_memory(master_pid: int) -> dict[int, dict[str, int]]:
@@ -85,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
               "(from starting gunicorn to /readyz answering 200 on every worker)")
         print(f"request body: {len(body)} byte PNG, 280x280 8-bit grey, as the page sends\n")
         memory_ready = worker_memory(master.pid)
-        pids, cpu = children(master.pid), {}
-        results = measure(port, LITERT_ENDPOINTS, body, args.seconds, pids, cpu)
+        pids = children(master.pid)
+        warm(port, LITERT_ENDPOINTS, body, pids, seconds=2.0)
         memory_litert = worker_memory(master.pid)
-        results.update(measure(port, TENSORFLOW_ENDPOINTS, body, args.seconds, pids, cpu))
+        warm(port, TENSORFLOW_ENDPOINTS, body, pids)
         memory_tensorflow = worker_memory(master.pid)
+        results, cpu = measure(port, LITERT_ENDPOINTS + TENSORFLOW_ENDPOINTS, body, args.seconds, pids)
 
     endpoints = LITERT_ENDPOINTS + TENSORFLOW_ENDPOINTS
     print(f"{'endpoint':<20} {'p50 ms':>8} {'p99 ms':>8} " + " ".join(f"{f'req/s c={c}':>11}" for c in CONCURRENCY)
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         def mib(memory: dict, key: str) -> str:
             return f"{memory[pid][key] / 1024:.0f}" if pid in memory else "?"
 
-        print(f"  pid {pid}: LiteRT only, ready {mib(memory_ready, 'VmRSS')} MiB; after its load "
+        print(f"  pid {pid}: LiteRT only, ready {mib(memory_ready, 'VmRSS')} MiB; after LiteRT requests "
               f"{mib(memory_litert, 'VmRSS')} MiB ({mib(memory_litert, 'VmHWM')}); "
               f"once TensorFlow and the Keras model are loaded too {mib(memory_tensorflow, 'VmRSS')} MiB "
               f"({mib(memory_tensorflow, 'VmHWM')})")
