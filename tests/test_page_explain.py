@@ -315,7 +315,7 @@ def test_playground_on_the_drawing_with_a_learned_filter(page, live_server):
     assert wait_done(page) == "5"
     open_playground(page, live_server)
     page.select_option("#pg-image", "drawing")
-    page.select_option("#pg-kernel", "conv1:3")
+    page.select_option("#pg-kernel", "digit-lens:conv1:3")
     page.wait_for_selector("#pg-output canvas")  # 24x24: a picture
     assert page.locator("#pg-kernel-grid td").count() == 25
     assert page.locator("[data-testid=pg-size]").text_content().startswith("OH = (H + 2P − FH) / S + 1 = (28 + 2·0 − 5) / 1 + 1 = 24")

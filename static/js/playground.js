@@ -63,26 +63,44 @@ export function parseKernel(text) {
   return { kernel: rows };
 }
 
+/** Every served network's first convolution: one option per filter, grouped by network. */
 async function loadLearned() {
+  const group = $('#pg-learned');
+  let names = [null];
   try {
-    const kernels = decodeKernels(await getJson(page.kernelsUrl));
-    const [name] = Object.keys(kernels);
-    const kernel = kernels[name];
-    const group = $('#pg-learned');
-    for (let filter = 0; filter < kernel.filters; filter += 1) {
-      const weights = [];
-      for (let row = 0; row < kernel.height; row += 1) {
-        const line = [];
-        for (let column = 0; column < kernel.width; column += 1) line.push(kernel.weight(row, column, 0, filter));
-        weights.push(line);
-      }
-      learned[`${name}:${filter}`] = weights;
-      const option = element('option', null, t('%(layer)s filter #%(filter)s (%(height)s×%(width)s)', { layer: name, filter, height: kernel.height, width: kernel.width }));
-      option.value = `${name}:${filter}`;
-      group.append(option);
-    }
+    const models = await getJson(page.modelsUrl);
+    names = models.models.map((model) => model.name);
   } catch {
-    learned = {};
+    // No list of networks: the default one's filters still come.
+  }
+  for (const model of names) {
+    try {
+      const url = model ? `${page.kernelsUrl}?${new URLSearchParams({ model })}` : page.kernelsUrl;
+      const kernels = decodeKernels(await getJson(url));
+      const [name] = Object.keys(kernels);
+      const kernel = kernels[name];
+      for (let filter = 0; filter < kernel.filters; filter += 1) {
+        const weights = [];
+        for (let row = 0; row < kernel.height; row += 1) {
+          const line = [];
+          for (let column = 0; column < kernel.width; column += 1) line.push(kernel.weight(row, column, 0, filter));
+          weights.push(line);
+        }
+        const key = `${model ?? ''}:${name}:${filter}`;
+        learned[key] = weights;
+        const option = element(
+          'option',
+          null,
+          model
+            ? t('%(model)s: %(layer)s filter #%(filter)s (%(height)s×%(width)s)', { model, layer: name, filter, height: kernel.height, width: kernel.width })
+            : t('%(layer)s filter #%(filter)s (%(height)s×%(width)s)', { layer: name, filter, height: kernel.height, width: kernel.width }),
+        );
+        option.value = key;
+        group.append(option);
+      }
+    } catch {
+      // This network's filters could not be read: the others still come.
+    }
   }
 }
 
