@@ -135,6 +135,19 @@ def test_layers_page_has_no_english_left(page, live_server):
     assert page.console_errors == []
 
 
+def test_every_page_linked_from_the_header_has_no_english_left(page, live_server):
+    """Pages as they open, before any drawing: each page the header links to (new pages join by being linked)."""
+    open_japanese(page, live_server, "/")
+    paths = page.eval_on_selector_all("header a[href^='/']:not([hreflang])", "links => [...new Set(links.map((link) => link.getAttribute('href')))]")
+    assert {"/", "/layers"} <= {path.split("?")[0] for path in paths}, paths
+    for path in paths:
+        page.goto(live_server + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.lang") == "ja", path
+        assert english_left(page) == [], path
+    assert page.console_errors == []
+
+
 T_CALLS = """async () => {
     const { t, tn } = await import('/static/js/lib/i18n.js');
     return [
