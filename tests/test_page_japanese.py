@@ -21,10 +21,11 @@ pytestmark = pytest.mark.browser
 KEPT = {
     "digit-lens", "MNIST", "CNN", "LeNet", "ReLU", "Keras", "PyTorch", "Affine", "Max", "Average",
     "Flatten", "Rescaling", "SimpleConvNet", "Deep", "Learning", "max", "same", "valid",
-    "OH", "OW", "FH", "FW", "PH", "PW", "Ctrl", "Esc", "Enter", "Tab", "Delete", "Cmd",
+    "OH", "OW", "FH", "FW", "PH", "PW", "Ctrl", "Esc", "Enter", "Tab", "Delete", "Cmd", "Sobel", "exp",
     "exp",  # in formulas, as max is
 }
-WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]")
+NUMBERED = re.compile(r"\d")  # conv1, relu3, LeNet-5: names of layers and networks, never English prose
 
 # Every piece of text a reader meets: text nodes of rendered elements, titles, labels
 # and placeholders, except inside elements marked as another language (lang="en" on the
@@ -50,6 +51,10 @@ VISIBLE_TEXT = """() => {
             if (value) pieces.push(value);
         }
     }
+    // A <select>'s options are read when it opens.
+    for (const option of document.querySelectorAll('option, optgroup')) {
+        if (!foreign(option)) pieces.push(option.label || option.textContent.trim());
+    }
     pieces.push(document.title);
     return pieces;
 }"""
@@ -64,7 +69,11 @@ def english_left(page) -> list[str]:
     kept = set(KEPT)
     for name in page.evaluate(NAMES):
         kept.update(WORD.findall(name))
-    return [piece for piece in page.evaluate(VISIBLE_TEXT) if any(word not in kept for word in WORD.findall(piece))]
+    return [
+        piece
+        for piece in page.evaluate(VISIBLE_TEXT)
+        if any(word not in kept and not NUMBERED.search(word) for word in WORD.findall(piece))
+    ]
 
 
 def open_japanese(page, live_server, path: str) -> None:
@@ -131,6 +140,26 @@ def test_layers_page_has_no_english_left(page, live_server):
     page.locator("#zoom").wait_for(state="visible")
     page.wait_for_selector("#zoom .zoom-kernel canvas")
     assert "conv2 のフィルター #5" in page.locator("#zoom .zoom-caption").first.text_content()
+    assert english_left(page) == []
+    assert page.console_errors == []
+
+
+def test_playground_has_no_english_left(page, live_server):
+    open_japanese(page, live_server, "/playground")
+    page.wait_for_selector("[data-testid=pg-output] td")
+    assert english_left(page) == []
+    assert page.locator("[data-testid=pg-size]").text_content().startswith("OH = (H + 2P − FH) / S + 1")
+    page.locator("[data-testid=pg-output] td").nth(1).click()
+    assert page.locator("[data-testid=pg-sum]").text_content().startswith("セル（0, 1）：")
+    page.check("input[name=pooling][value=max]")
+    page.check("input[name=padding][value='1']")
+    assert "Max プーリング" in page.locator("[data-testid=pg-pool-size]").text_content()
+    assert english_left(page) == []
+    # A filter of one's own, written wrong: the message says so in Japanese.
+    page.select_option("[data-testid=pg-kernel]", "custom")
+    page.fill("[data-testid=pg-custom]", "1 x")
+    page.locator("#pg-error").wait_for(state="visible")
+    assert page.locator("#pg-error").text_content() == "数だけを書いてください。1 行がフィルターの 1 行です。"
     assert english_left(page) == []
     assert page.console_errors == []
 
@@ -227,4 +256,8 @@ def test_screenshots_in_japanese(browser, live_server, size, viewport):
     page.screenshot(path=os.path.join(SCREENSHOTS, f"ja-layers-{size}.png"))
     page.locator("[data-testid=band-conv1]").scroll_into_view_if_needed()
     page.screenshot(path=os.path.join(SCREENSHOTS, f"ja-layers-conv1-{size}.png"))
+    page.goto(f"{live_server}/playground")
+    page.wait_for_selector("[data-testid=pg-output] td")
+    page.locator("[data-testid=pg-output] td").nth(4).click()
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"ja-playground-{size}.png"), full_page=True)
     context.close()
