@@ -11,7 +11,7 @@ import os
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
 # One worker per core: a prediction is CPU work, and each LiteRT interpreter
-# runs single-threaded. Each worker holds its own interpreters (~60-85 MiB
+# runs single-threaded. Each worker holds its own interpreters (56-69 MiB
 # resident per worker in all).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
