@@ -53,6 +53,9 @@ function showAnswer(answer) {
     bands = layers.map((layer, index) => new Band(layer, layers[index - 1], index));
     bandsNode.replaceChildren(...bands.map((band) => band.node));
     buildNav();
+    // New bands (another network): the cell explained belonged to the old ones.
+    chosen = null;
+    panel.hide();
   }
   paintBands();
   bandsNode.hidden = false;
