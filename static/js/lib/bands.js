@@ -80,7 +80,7 @@ export function explain(layer, previous) {
             shape: shapeText(layer.shape),
             parameters: formatNumber(layer.parameters),
           }),
-          t('Red where the pattern a filter looks for is present, blue where its opposite is. Click a map to see its filter.'),
+          t('Red where the pattern a filter looks for is present, blue where its opposite is. Click a cell to see how its number was computed, beside its filter.'),
         ),
       };
     }
