@@ -112,6 +112,45 @@ def test_a_speck_is_empty():
     assert prepare(png_bytes(canvas)).empty
 
 
+def test_taps_with_the_pages_pen_are_empty():
+    """A tap, a tap dragged less than the pen's width, two taps close together: on any pad size and pen."""
+    from train.drawings import tap
+
+    rng = np.random.default_rng(3)
+    taps = [tap(rng, canvas_size=size) for size in (280, 324, 460, 1000) for _ in range(25)]
+    assert all(prepare(render(drawing)).empty for drawing in taps)
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_a_small_digit_drawn_with_the_pages_pen_is_not_empty(digit):
+    """Digits drawn 20% of the pad tall with the page's pen (5.5% of the pad), every style: never a tap."""
+    from train.drawings import STYLES, VARIANTS, shaped_drawing
+
+    for style, strokes in enumerate(STYLES[digit] + VARIANTS.get(digit, [])):
+        drawing = shaped_drawing(np.random.default_rng(style), strokes, 280, digit=digit)
+        points = np.concatenate([np.asarray(stroke) for stroke in drawing.strokes])
+        centre, height = points.mean(axis=0), np.ptp(points[:, 1])
+        factor = 0.2 * 280 / height
+        strokes = [[((x - centre[0]) * factor + 140, (y - centre[1]) * factor + 140) for x, y in stroke]
+                   for stroke in drawing.strokes]
+        small = Drawing(digit, style, strokes, 0.055 * 280, 280)
+        assert not prepare(render(small)).empty, (digit, style)
+
+
+def test_no_mnist_test_digit_is_taken_for_a_tap(mnist):
+    """MNIST's boldest digits (thick 6s and 8s) have blobs as wide as half the digit: still digits."""
+    assert not any(prepare(png_bytes(image)).empty for image in mnist.test_images)
+
+
+def test_pen_width_is_the_widest_stroke():
+    mask = np.zeros((40, 40), dtype=bool)
+    mask[5:35, 10:16] = True  # a bar 6 wide
+    assert preprocess.pen_width(mask) == pytest.approx(6, abs=1)
+    rows, columns = np.indices((40, 40))
+    disc = (rows - 20) ** 2 + (columns - 20) ** 2 <= 10**2  # a disc 21 across
+    assert preprocess.pen_width(disc) == pytest.approx(21, abs=2)
+
+
 def test_sixteen_bit_greyscale_is_scaled_not_clipped():
     page = np.zeros((64, 64), dtype=np.uint16)
     page[10:54, 28:36] = 40000  # mid-grey ink on black, in 16 bits

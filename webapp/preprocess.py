@@ -30,8 +30,22 @@ WORK_SCALE = WORK_SIZE // BOX_SIZE
 # Ink is "present" above this (0..1, after removing the background level).
 INK_THRESHOLD = 0.25
 # A drawing whose ink fits in less than this fraction of the image's longer
-# side is a speck (a tap, a dot of dust), not a digit.
+# side is a speck (a dot of dust), not a digit.
 SPECK_FRACTION = 0.03
+# A tap is as long as the pen is wide: its ink fits in a box a pen width or
+# two across, and the pen is a small part of the pad (5.5% on our page).
+# Ink is a tap when it spans less than TAP_FRACTION of the image's longer side
+# AND less than SPECK_PEN_WIDTHS of its thickest stroke AND less than
+# SPECK_MEAN_WIDTHS of its mean stroke width. A bold digit can have one thick
+# spot where strokes meet (MNIST's boldest 8s span only 2 of those, and 3.4
+# mean widths), but it is drawn large on its image. Measured: taps and short
+# drags span 1.1-2.0 thickest and 2.5-4.2 mean widths; digits drawn 20-35% of
+# the pad tall with a 5.5-9% pen at least 2.3 and 4.3.
+TAP_FRACTION = 0.2
+SPECK_PEN_WIDTHS = 2.5
+SPECK_MEAN_WIDTHS = 4.0
+# Stroke width is measured on the ink's box brought to at most this many pixels.
+SPECK_WORK_SIZE = 64
 
 # Stroke width of MNIST digits at 20 px scale, by stroke_width() below:
 # median 1.96 px, 10th-90th percentile 1.43-2.76 px (3,000 training digits).
@@ -278,6 +292,40 @@ def stroke_width(ink: np.ndarray, threshold: float = 0.5) -> float:
     return 2.0 * area / boundary
 
 
+def pen_width(mask: np.ndarray) -> float:
+    """The width of the thickest stroke, in pixels: the diameter of the largest disc that fits in the ink.
+
+    Erodes the mask until nothing is left, alternating a 4- and an 8-neighbour
+    step (an octagon, close to a disc): each step takes about one pixel off every
+    side, so the number of steps is about half the widest stroke.
+    """
+    current = mask.astype(bool)
+    steps = 0
+    while current.any():
+        padded = np.pad(current, 1)
+        eroded = current & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+        if steps % 2:
+            eroded &= padded[:-2, :-2] & padded[:-2, 2:] & padded[2:, :-2] & padded[2:, 2:]
+        current = eroded
+        steps += 1
+    return 2.0 * steps
+
+
+def is_tap(ink: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    """Whether the ink in ``box`` is a tap: small on its image, and only a couple of its own stroke widths across."""
+    crop = ink.crop(box)
+    extent = max(crop.size)
+    if extent >= TAP_FRACTION * max(ink.size):
+        return False
+    if extent > SPECK_WORK_SIZE:
+        scale = SPECK_WORK_SIZE / extent
+        crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.Resampling.BOX)
+        extent = max(crop.size)
+    ink_levels = np.asarray(crop, dtype=np.float32) / 255.0
+    thickest = pen_width(ink_levels >= 0.5)
+    return extent < SPECK_PEN_WIDTHS * thickest and extent < SPECK_MEAN_WIDTHS * stroke_width(ink_levels)
+
+
 def _disk_offsets(radius: int) -> list[tuple[int, int]]:
     return [
         (dy, dx)
@@ -348,7 +396,7 @@ def to_mnist(ink: Image.Image) -> Prepared:
     left, top, right, bottom = box
     width, height = right - left, bottom - top
     extent = max(width, height)
-    if extent < SPECK_FRACTION * max(ink.size) or extent < 2:
+    if extent < SPECK_FRACTION * max(ink.size) or extent < 2 or is_tap(ink, box):
         return empty
 
     # Work at 4x the final size, where one working pixel is a quarter of a
