@@ -153,8 +153,13 @@ def train_and_evaluate(
     limit: int | None = None,
     verbose: int = 2,
     augment: AugmentConfig = AugmentConfig(),
+    extra_training: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainingResult:
-    """Fit the model on MNIST's training set and evaluate it once on the test set."""
+    """Fit the model on MNIST's training set and evaluate it once on the test set.
+
+    ``extra_training`` (images, labels) joins the training split only, never
+    the validation or test images: synthetic drawings (train/synth.py).
+    """
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
@@ -165,6 +170,12 @@ def train_and_evaluate(
         test_images, test_labels = test_images[:limit], test_labels[:limit]
         validation_size = min(validation_size, max(1, limit // 10))
     train_images, train_labels, val_images, val_labels = split_validation(images, labels, validation_size, seed)
+    extra_count = 0
+    if extra_training is not None:
+        extra_images, extra_labels = extra_training
+        extra_count = len(extra_images)
+        train_images = np.concatenate([train_images, extra_images])
+        train_labels = np.concatenate([train_labels, extra_labels.astype(train_labels.dtype)])
 
     steps_per_epoch = len(train_images) // batch_size
     if steps_per_epoch == 0:
@@ -210,6 +221,7 @@ def train_and_evaluate(
             "loss": "sparse categorical cross-entropy",
             "architecture": architecture,
             "training_images": int(len(train_images)),
+            "synthetic_training_images": extra_count,
             "validation_images": int(len(val_images)),
             "validation_split": "seeded random split of MNIST's training set",
             "augmentation": augment.as_dict(),
