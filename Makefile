@@ -20,6 +20,7 @@ test: $(VENV)/.installed-test chromium data
 # MODEL=<name> trains one network (names in train/networks.py); without it, all of them.
 train: $(VENV)/.installed-test data
 	$(BIN)/python -m train --data-dir $(DATA_DIR) $(if $(MODEL),--model $(MODEL))
+	$(if $(MODEL),,$(BIN)/python -m train.gate --data-dir $(DATA_DIR))
 
 # Each trained network's accuracy on the project's drawn digits, into its card (no retraining).
 drawn: $(VENV)/.installed-test
@@ -31,6 +32,7 @@ bench: $(VENV)/.installed-test data
 
 eval: $(VENV)/.installed-test chromium data
 	$(BIN)/python -m bench.accuracy
+	$(BIN)/python -m bench.not_digits
 	$(BIN)/python -m bench.browser_accuracy
 
 data: npm $(VENV)/.installed

@@ -39,14 +39,14 @@ def mnist_canvas(image: np.ndarray, size: int = 280) -> bytes:
     return buffer.getvalue()
 
 
-def read_all(port: int, images: list[bytes], threads: int = 2) -> list[dict]:
-    """POST every image to /api/predict, two connections at a time."""
+def read_all(port: int, images: list[bytes], threads: int = 2, path: str = "/api/predict") -> list[dict]:
+    """POST every image to ``path`` (/api/predict), two connections at a time."""
 
     def read_chunk(chunk: list[bytes]) -> list[dict]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         answers = []
         for png in chunk:
-            connection.request("POST", "/api/predict", body=png, headers={"Content-Type": "image/png"})
+            connection.request("POST", path, body=png, headers={"Content-Type": "image/png"})
             response = connection.getresponse()
             answers.append(json.loads(response.read()))
         connection.close()
@@ -67,7 +67,7 @@ def report(title: str, labels: np.ndarray, answers: list[dict], groups: dict[str
     best = np.array([int(np.argmax(answer["probabilities"])) for answer in answers])
     right = digits == labels
     print(f"{title}: {right.mean():.2%} read right ({right.sum()}/{len(labels)}); "
-          f"argmax {np.mean(best == labels):.2%}; no digit (uncertain/empty) {np.mean(digits == -1):.2%}")
+          f"argmax {np.mean(best == labels):.2%}; no digit (uncertain/empty/not-a-digit) {np.mean(digits == -1):.2%}")
     per_digit = " ".join(f"{digit}:{right[labels == digit].mean():.1%}" for digit in range(10))
     print(f"  per digit  {per_digit}")
     for name, mask in (groups or {}).items():

@@ -47,7 +47,7 @@ def test_a_network_folder_is_all_it_takes(small_artifacts, tmp_path, seven_png):
     artifacts = tmp_path / "artifacts"
     shutil.copytree(small_artifacts / "digit-lens", artifacts / "digit-lens")
     shutil.copytree(small_artifacts / SMALL_32, artifacts / "another-net")
-    shutil.copytree(small_artifacts / SMALL_32, artifacts / "_gate")  # a helper model: not served
+    shutil.copytree(small_artifacts / SMALL_32, artifacts / "_helper")  # a helper model: not served
     (artifacts / "notes").mkdir()  # no served files: not a network
     (artifacts / "trained-only").mkdir()  # trained but never exported: not served (yet)
     shutil.copy(small_artifacts / "digit-lens.keras", artifacts / "trained-only" / "model.keras")
@@ -57,7 +57,7 @@ def test_a_network_folder_is_all_it_takes(small_artifacts, tmp_path, seven_png):
     assert [entry["name"] for entry in client.get("/api/models").get_json()["models"]] == ["digit-lens", "another-net"]
     response = client.post("/api/predict?model=another-net", data=seven_png, content_type="image/png")
     assert response.status_code == 200 and len(response.get_json()["input"]) == 32
-    assert client.post("/api/predict?model=_gate", data=seven_png, content_type="image/png").status_code == 404
+    assert client.post("/api/predict?model=_helper", data=seven_png, content_type="image/png").status_code == 404
 
 
 def test_a_32x32_network_sees_the_28x28_digit_centred_with_a_2px_border(client, app, seven_png):

@@ -6,6 +6,7 @@ import json
 import os
 import time
 
+import numpy as np
 import pytest
 
 from tests.browser import digit_strokes, draw_with_mouse, draw_with_pen, draw_with_touch, pad_box, wait_done
@@ -232,3 +233,30 @@ def test_pad_is_sharp_on_high_dpi_screens(browser, live_server):
         assert abs(backing - 3 * css) <= 1  # one canvas pixel per device pixel
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("name", ["A", "dash", "hash"])
+def test_a_drawn_non_digit_says_so(page, live_server, name):
+    """A letter, a dash, a symbol: no digit shown, and words a learner understands about why."""
+    from train.drawings import NON_DIGITS, shaped_drawing
+
+    box = open_pad(page, live_server)
+    drawing = shaped_drawing(np.random.default_rng(1), NON_DIGITS[name][1], canvas_size=round(box["width"]))
+    draw_with_mouse(page, drawing.strokes, box)
+    assert wait_done(page) == "?"
+    assert page.locator(PREDICTION).get_attribute("data-reason") == "not-a-digit"
+    status = page.locator("[data-testid=status]").text_content()
+    assert "does not look like a digit" in status and "always picks one" in status
+    # The network's own ten probabilities are still drawn.
+    assert page.locator("[data-testid=probabilities] li.top").count() == 1
+    if name == "A":
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SCREENSHOTS, "draw-not-a-digit.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_a_tap_is_nothing_to_read(page, live_server):
+    box = open_pad(page, live_server)
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.6)
+    assert wait_done(page) == "?"
+    assert page.locator(PREDICTION).get_attribute("data-reason") == "empty"

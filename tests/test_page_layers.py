@@ -189,3 +189,25 @@ def test_maps_are_reachable_by_keyboard(page, live_server):
     assert page.evaluate("document.activeElement.dataset.channel") == "2"
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-testid=explain][data-layer=conv1][data-at='14,14,2'][data-state=done]")
+
+
+def test_a_non_digit_still_shows_every_layer_and_the_lesson(page, live_server):
+    """The layers page on a letter: every band painted, the softmax still picks a digit, and the page says why."""
+    import numpy as np
+
+    from train.drawings import NON_DIGITS, shaped_drawing
+
+    page.goto(live_server + "/layers")
+    box = pad_box(page)
+    drawing = shaped_drawing(np.random.default_rng(2), NON_DIGITS["H"][1], canvas_size=round(box["width"]))
+    draw_with_mouse(page, drawing.strokes, box)
+    assert wait_done(page) == "?"
+    page.wait_for_selector("#bands:not([hidden]) .band")
+    bands = page.evaluate(BAND_CONTENT)
+    assert [band["name"] for band in bands] == LAYERS
+    assert {band["name"]: band for band in bands}["softmax"]["bars"] >= 1
+    status = page.locator("[data-testid=status]").text_content()
+    assert status.startswith("Not a digit.") and "always picks one of them, unless it is taught otherwise" in status
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SCREENSHOTS, "layers-not-a-digit.png"))
+    assert page.console_errors == []

@@ -287,8 +287,16 @@ def export_folder(folder: Path, images: np.ndarray, labels: np.ndarray | None = 
 
 
 def exportable(artifacts: Path = ARTIFACTS) -> list[str]:
-    """The folders of ``artifacts`` that hold a ``model.keras``."""
-    return sorted(folder.name for folder in artifacts.iterdir() if (folder / runtime.KERAS_FILE).is_file())
+    """The served networks' folders of ``artifacts`` that hold a ``model.keras``.
+
+    Helper folders (``_gate``: not a digit reader, its labels are not MNIST's)
+    are exported by their own training command, or by naming them with --model.
+    """
+    return sorted(
+        folder.name
+        for folder in artifacts.iterdir()
+        if not folder.name.startswith(("_", ".")) and (folder / runtime.KERAS_FILE).is_file()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from webapp import explain, features
 from webapp.errors import ApiError
+from webapp.gate import Gate
 from webapp.model import ModelNotReady, Network, Registry, UnknownModel, get_holder, get_registry
 from webapp.preprocess import Prepared, PreprocessError, prepare
 from webapp.process_local import per_process
@@ -151,8 +152,12 @@ def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
     return wrapper
 
 
-def reading(prepared: Prepared, network: Network, probabilities: np.ndarray | None) -> dict:
-    """The prediction part of an answer, from the image and the network's probabilities."""
+def reading(prepared: Prepared, network: Network, probabilities: np.ndarray | None, gate: Gate | None = None) -> dict:
+    """The prediction part of an answer, from the image, the network's probabilities and the gate's verdict.
+
+    The probabilities stay the network's own even when the gate says the
+    drawing is not a digit: a network trained on ten digits always picks one.
+    """
     if prepared.empty or probabilities is None:
         # Nothing drawn: no guess at all, not the model's opinion of a blank.
         probabilities = np.full(NUM_CLASSES, 1.0 / NUM_CLASSES)
@@ -163,6 +168,9 @@ def reading(prepared: Prepared, network: Network, probabilities: np.ndarray | No
     probabilities = probabilities / probabilities.sum()
     best = int(probabilities.argmax())
     confidence = float(probabilities[best])
+    not_a_digit = None if reason or gate is None else gate.not_a_digit(prepared.image)
+    if not_a_digit is not None and gate.rejects(not_a_digit):
+        reason = "not-a-digit"
     if reason is None and confidence < float(current_app.config["UNCERTAIN_BELOW"]):
         reason = "uncertain"
     return {
@@ -170,6 +178,7 @@ def reading(prepared: Prepared, network: Network, probabilities: np.ndarray | No
         "probabilities": [float(value) for value in probabilities],
         "confidence": confidence,
         "reason": reason,
+        "not_a_digit": None if not_a_digit is None else round(not_a_digit, 6),
         # What the network saw: 28x28, or centred in 32x32 for a 32x32 network.
         "input": network.input_image(prepared.image).tolist(),
     }
@@ -182,7 +191,7 @@ def predict() -> Response:
     network = requested_network()
     prepared = prepared_image()
     probabilities = None if prepared.empty else network.predict(prepared.image)
-    return jsonify(reading(prepared, network, probabilities))
+    return jsonify(reading(prepared, network, probabilities, loaded_registry().gate))
 
 
 @bp.post("/api/features")
@@ -192,7 +201,7 @@ def features_() -> Response:
     network = requested_network()
     prepared = prepared_image()
     outputs = network.features(prepared.image)
-    answer = reading(prepared, network, None if prepared.empty else outputs[-1])
+    answer = reading(prepared, network, None if prepared.empty else outputs[-1], loaded_registry().gate)
     answer["layers"] = features.encode_layers(network.layers, outputs)
     return compressed(jsonify(answer))
 

@@ -279,20 +279,24 @@ def discover(artifacts: Path = ARTIFACTS) -> list[str]:
 
 
 class Registry:
-    """Every served network of this process, by name."""
+    """Every served network of this process, by name, and the not-a-digit gate in front of them all."""
 
-    def __init__(self, networks: dict[str, Network], default: str):
+    def __init__(self, networks: dict[str, Network], default: str, gate=None):
         if default not in networks:
             raise UnknownModel(f"the default network {default!r} is not among {sorted(networks)}")
         self.networks = networks
         self.default = default
+        self.gate = gate  # webapp.gate.Gate, or None: every drawing goes to the network alone
 
     @classmethod
     def load(cls, artifacts: Path = ARTIFACTS, default: str = DEFAULT_MODEL, pool_size: int = 1) -> Registry:
+        from webapp.gate import load_gate
+
         names = discover(artifacts)
         if not names:
             raise FileNotFoundError(f"no exported network in {artifacts}; run python -m train.export")
-        return cls({name: Network.load(artifacts / name, pool_size) for name in names}, default)
+        networks = {name: Network.load(artifacts / name, pool_size) for name in names}
+        return cls(networks, default, load_gate(artifacts, pool_size))
 
     @property
     def names(self) -> list[str]:
@@ -309,6 +313,8 @@ class Registry:
     def warm_up(self) -> None:
         for network in self.networks.values():
             network.warm_up()
+        if self.gate is not None:
+            self.gate.network.warm_up()
 
 
 class ModelHolder:

@@ -48,6 +48,14 @@ function showAnswer(answer) {
   prediction.dataset.reason = answer.reason;
   if (answer.reason === 'empty') {
     showStatus(t('Nothing to read yet: that is too small to be a digit.'));
+  } else if (answer.reason === 'not-a-digit') {
+    const best = answer.probabilities.indexOf(answer.confidence);
+    showStatus(
+      t('That does not look like a digit. The network alone would have said %(digit)s (%(percent)s): it knows only the ten digits, so it always picks one. A second small network, taught letters, signs and scribbles too, says this is none of them.', {
+        digit: best,
+        percent: percent.format(answer.confidence),
+      }),
+    );
   } else {
     const best = answer.probabilities.indexOf(answer.confidence);
     showStatus(

@@ -66,7 +66,15 @@ function showAnswer(answer) {
   if (answer.digit !== null) {
     status.textContent = t('Read as %(digit)s, %(percent)s sure.', { digit: answer.digit, percent: percent.format(answer.confidence) });
   } else {
-    status.textContent = answer.reason === 'empty' ? t('Too small to be a digit.') : t('Not sure what digit this is.');
+    status.textContent =
+      answer.reason === 'empty'
+        ? t('Too small to be a digit.')
+        : answer.reason === 'not-a-digit'
+          ? t('Not a digit. Yet the layers below still end in a softmax that picks %(digit)s (%(percent)s): a network trained only on the ten digits always picks one of them, unless it is taught otherwise. A second small network, taught what is not a digit, caught this one.', {
+              digit: answer.probabilities.indexOf(answer.confidence),
+              percent: percent.format(answer.confidence),
+            })
+          : t('Not sure what digit this is.');
   }
 }
 

@@ -1,0 +1,275 @@
+"""The not-a-digit gate: a small network, shared by every served network, that tells digits from the rest.
+
+Every served network is a 10-class MNIST model: it always answers one of its
+ten digits, for a dash or a letter A as readily as for a 7. The gate stands in
+front of all of them. It sees the same 28x28 MNIST-format image they see and
+answers two probabilities: digit, not a digit. When "not a digit" passes
+``threshold`` (chosen here on validation data, stored in the card) the API
+answers ``reason: "not-a-digit"``, whichever network was asked.
+
+Training data: MNIST's training digits and synthetic digit variants
+(``train/synth.py``) are "digit"; synthetic letters, symbols, dashes,
+scribbles, dots and blobs are "not a digit"; all of it augmented like
+digit-lens's data. The threshold is the lowest that rejects at most
+``MNIST_REJECT_BUDGET`` of MNIST's validation digits and
+``SYNTHETIC_REJECT_BUDGET`` of the synthetic ones, so the rejection of real
+digits is bounded before any evaluation drawing is seen.
+
+    python -m train.gate [--out webapp/artifacts/_gate] [--epochs 8]
+
+Writes ``model.keras``, ``card.json`` and, through ``train.export`` (checked
+against Keras on MNIST's 10,000 test images first), the LiteRT files the
+server runs into ``webapp/artifacts/_gate/`` (a ``_`` folder: a helper, not a
+served network of its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "webapp" / "artifacts" / "_gate"
+MODEL_FILENAME = "model.keras"
+CARD_FILENAME = "card.json"
+
+EPOCHS = 10
+BATCH_SIZE = 128
+LEARNING_RATE = 2e-3
+SEED = 2468
+SYNTHETIC_TRAINING = 60000  # half digits, half not digits
+SYNTHETIC_VALIDATION = 6000
+SYNTHETIC_TRAINING_SEED = 11
+SYNTHETIC_VALIDATION_SEED = 12
+VALIDATION_SIZE = 5000  # MNIST training digits held out (same split as digit-lens)
+# At most these fractions of the validation digits may be called "not a digit":
+# MNIST's (real handwriting, the messiest digits) and train/synth.py's.
+MNIST_REJECT_BUDGET = 0.0005
+SYNTHETIC_REJECT_BUDGET = 0.005
+# MNIST's digits count twice in an epoch: every real digit, however messy, is a digit.
+MNIST_REPEATS = 2
+
+CLASSES = ("digit", "not-a-digit")
+
+
+def build_gate(conv1_filters: int = 32, conv2_filters: int = 32, dense_units: int = 64, outputs: int = 2):
+    """The gate's network: two small convolutions and a dense layer on the 28x28 uint8 image."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(28, 28, 1), name="input")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    x = layers.Conv2D(conv1_filters, 5, padding="same", name="conv1")(x)
+    x = layers.ReLU(name="relu1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(conv2_filters, 5, padding="same", name="conv2")(x)
+    x = layers.ReLU(name="relu2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense_units, name="dense1")(x)
+    x = layers.ReLU(name="relu3")(x)
+    x = layers.Dropout(0.3, name="dropout")(x)
+    x = layers.Dense(outputs, name="logits")(x)
+    outputs_ = layers.Softmax(name="softmax")(x)
+    return keras.Model(inputs, outputs_, name="not-a-digit-gate" if outputs == 2 else f"gate-{outputs}")
+
+
+def gate_data(mnist, validation_size: int = VALIDATION_SIZE, synthetic: int = SYNTHETIC_TRAINING,
+              limit: int | None = None):
+    """Training and validation images for the gate, labelled with the digit or ``NOT_A_DIGIT`` (10).
+
+    ``synthetic=0`` skips the synthetic training drawings (for measuring on the validation set alone).
+
+    Returns:
+        (train_images, train_labels, val_images, val_labels, mnist_validation_count): the
+        validation set starts with that many MNIST digits; the gate's own label is
+        ``label == NOT_A_DIGIT``.
+    """
+    from train.fit import split_validation
+    from train.synth import synthetic_set
+
+    images, labels = mnist.train_images, mnist.train_labels
+    synthetic_validation = SYNTHETIC_VALIDATION
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+        validation_size = min(validation_size, max(1, limit // 10))
+        synthetic, synthetic_validation = min(synthetic, limit), max(100, limit // 10)
+    # digit-lens's own seeded split (seed 1234): the gate never trains on digit-lens's validation digits.
+    train_images, train_labels, val_images, val_labels = split_validation(images, labels, validation_size, 1234)
+    synth_images, synth_labels = synthetic_set(synthetic, seed=SYNTHETIC_TRAINING_SEED) if synthetic else (
+        np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    synth_val_images, synth_val_labels = synthetic_set(synthetic_validation, seed=SYNTHETIC_VALIDATION_SEED)
+    return (
+        np.concatenate([train_images] * MNIST_REPEATS + [synth_images]),
+        np.concatenate([train_labels] * MNIST_REPEATS + [synth_labels]).astype(np.int32),
+        np.concatenate([val_images, synth_val_images]),
+        np.concatenate([val_labels, synth_val_labels]).astype(np.int32),
+        len(val_images),
+    )
+
+
+def choose_threshold(not_digit: np.ndarray, is_not_digit: np.ndarray, budget: float) -> float:
+    """The lowest threshold on P(not a digit) that rejects at most ``budget`` of the digits (reject when above it)."""
+    digits = np.sort(not_digit[~is_not_digit])
+    allowed = int(np.floor(budget * len(digits)))
+    return float(digits[len(digits) - allowed - 1]) if allowed < len(digits) else 0.0
+
+
+def gate_threshold(not_digit: np.ndarray, labels: np.ndarray, mnist_count: int) -> float:
+    """The threshold that keeps both budgets: MNIST's validation digits (the first ``mnist_count``) and synthetic ones."""
+    from train.synth import NOT_A_DIGIT
+
+    is_not_digit = labels == NOT_A_DIGIT
+    mnist = np.arange(len(labels)) < mnist_count
+    return max(
+        choose_threshold(not_digit[mnist], is_not_digit[mnist], MNIST_REJECT_BUDGET),
+        choose_threshold(not_digit[~mnist], is_not_digit[~mnist], SYNTHETIC_REJECT_BUDGET),
+    )
+
+
+def train_gate(mnist, epochs: int = EPOCHS, seed: int = SEED, limit: int | None = None, verbose: int = 2,
+               outputs: int = 2, synthetic: int = SYNTHETIC_TRAINING):
+    """Fit the gate (``outputs=2``; 11 fits the comparison's "11th class" network); return (model, card fields).
+
+    Either way the "not a digit" score is the last output's probability.
+    """
+    import keras
+    import tensorflow as tf
+
+    from train.augment import AugmentConfig
+    from train.fit import KeepBestWeights, training_dataset
+    from train.synth import NOT_A_DIGIT
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    x_train, label_train, x_val, label_val, mnist_count = gate_data(mnist, synthetic=synthetic, limit=limit)
+    if outputs == 2:
+        y_train, y_val = (label_train == NOT_A_DIGIT).astype(np.int32), (label_val == NOT_A_DIGIT).astype(np.int32)
+    else:
+        y_train, y_val = label_train, label_val
+    steps = len(x_train) // BATCH_SIZE
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps * epochs, alpha=0.01)
+    model = build_gate(outputs=outputs)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    keep_best = KeepBestWeights()
+    history = model.fit(
+        training_dataset(x_train, y_train, BATCH_SIZE, epochs, seed, AugmentConfig()),
+        epochs=epochs,
+        steps_per_epoch=steps,
+        validation_data=(x_val[..., None], y_val),
+        callbacks=[keep_best],
+        verbose=verbose,
+    )
+    fields = calibrate(model, x_val, label_val, mnist_count)
+    fields.update({
+        "training": {
+            "epochs": epochs,
+            "seed": seed,
+            "batch_size": BATCH_SIZE,
+            "optimizer": "Adam",
+            "learning_rate": {"schedule": "cosine decay", "initial": LEARNING_RATE, "final_fraction": 0.01},
+            "augmentation": AugmentConfig().as_dict(),
+            "training_images": int(len(x_train)),
+            "not_digit_training_images": int((label_train == NOT_A_DIGIT).sum()),
+            "synthetic_training_seed": SYNTHETIC_TRAINING_SEED,
+            "best_epoch": keep_best.best_epoch,
+            "history": {key: [round(float(value), 5) for value in values] for key, values in history.history.items()},
+        },
+    })
+    return model, fields
+
+
+def calibrate(model, x_val: np.ndarray, label_val: np.ndarray, mnist_count: int) -> dict:
+    """The threshold on P(not a digit) from the validation set, and what it rejects there."""
+    from train.synth import NOT_A_DIGIT
+
+    not_digit = model.predict(x_val[..., None], batch_size=1000, verbose=0)[:, -1]
+    is_not_digit = label_val == NOT_A_DIGIT
+    threshold = gate_threshold(not_digit, label_val, mnist_count)
+    rejected = not_digit > threshold
+    mnist_val = np.arange(len(x_val)) < mnist_count
+    return {
+        "threshold": round(threshold, 6),
+        "reject_budget": {"mnist_validation_digits": MNIST_REJECT_BUDGET,
+                          "synthetic_validation_digits": SYNTHETIC_REJECT_BUDGET},
+        "validation": {
+            "images": int(len(x_val)),
+            "source": "MNIST training digits held out (digit-lens's split) + train/synth.py (its validation seed)",
+            "mnist_digits_rejected": round(float(rejected[mnist_val].mean()), 5),
+            "synthetic_digits_rejected": round(float(rejected[~mnist_val & ~is_not_digit].mean()), 5),
+            "not_digits_rejected": round(float(rejected[is_not_digit].mean()), 5),
+        },
+    }
+
+
+def save_and_export(model, fields: dict, mnist, out: Path, seconds: float, command: str) -> dict:
+    """Write the gate's ``model.keras``, its card and its LiteRT files (checked against Keras first) into ``out``."""
+    import keras
+    import tensorflow as tf
+
+    from train.export import export_model
+
+    out.mkdir(parents=True, exist_ok=True)
+    serving = keras.models.clone_model(model)  # the same network without the optimizer's state
+    serving.set_weights(model.get_weights())
+    serving.save(out / MODEL_FILENAME)
+    mnist_not_digit = serving.predict(mnist.test_images[..., None], batch_size=1000, verbose=0)[:, 1]
+    card = {
+        "name": "not-a-digit gate",
+        "title": "The not-a-digit gate",
+        "classes": list(CLASSES),
+        "parameters": {"total": int(serving.count_params())},
+        "input": "uint8 28x28x1, ink = 255, MNIST format (the same image every network sees)",
+        **fields,
+        "mnist_test": {
+            "images": int(len(mnist.test_images)),
+            "rejected": int((mnist_not_digit > fields["threshold"]).sum()),
+        },
+        "seconds": seconds,
+        "command": command,
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
+        "platform": platform.platform(),
+    }
+    card = export_model(serving, out, mnist.test_images, card=card)
+    # The export's "predictions" are a digit reader's; the gate's answer per test image is 0 (digit) or 1 (not).
+    card["mnist_test"]["decisions"] = card.pop("test")["predictions"]
+    (out / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.gate", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="train on only this many MNIST images (a smoke run)")
+    parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from train import data
+
+    mnist = data.load(args.data_dir)
+    started = time.time()
+    model, fields = train_gate(mnist, epochs=args.epochs, seed=args.seed, limit=args.limit, verbose=args.verbose)
+    command = " ".join(["python -m train.gate", *(argv if argv is not None else sys.argv[1:])])
+    card = save_and_export(model, fields, mnist, args.out, round(time.time() - started, 1), command)
+    validation, test = card["validation"], card["mnist_test"]
+    print(
+        f"gate: threshold {card['threshold']:.4f}; validation digits rejected: MNIST "
+        f"{validation['mnist_digits_rejected']:.2%}, synthetic {validation['synthetic_digits_rejected']:.2%}; "
+        f"not digits rejected {validation['not_digits_rejected']:.2%}; "
+        f"MNIST test rejected {test['rejected']}/{test['images']}; saved {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
