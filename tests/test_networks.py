@@ -155,7 +155,6 @@ def test_seed_recipe_trains_and_writes_a_card(tmp_path, mnist, monkeypatch):
     assert len(training["history"]["val_accuracy"]) == len(training["epoch_seconds"]) == 2
     assert np.array(card["test"]["confusion_matrix"]).sum() == card["test"]["images"] == 1500
     assert any("self.fc" in note for note in card["notes"])
-    assert card["files"]["model.keras"] == (folder / "model.keras").stat().st_size
     # Exported for serving, checked against Keras on the images it was tested on.
     assert card["litert"]["same_digit"] == card["litert"]["images"] == 1500
     assert (folder / "layers.tflite").is_file() and len(card["test"]["predictions"]) == 1500
@@ -183,3 +182,19 @@ def test_drawn_figures_count_the_top_digit_and_no_digit_as_wrong():
     assert figures["per_digit_accuracy"][0] == 1.0
     assert figures["no_digit_found"] == 1
     assert figures["confusion_matrix"][7][1] == 1
+
+
+@pytest.mark.parametrize("name", sorted(SEED_TABLES))
+def test_each_shipped_network_reads_mnist_at_its_recorded_accuracy(name, mnist):
+    from webapp.model import ARTIFACTS, Network
+
+    network = Network.load(ARTIFACTS / name)  # the served LiteRT files, as a worker loads them
+    assert network.input_size == INPUT_SIZES[name] and network.parameters == SEED_TOTALS[name]
+    predicted = np.array([network.predict(image).argmax() for image in mnist.test_images])
+    accuracy = float((predicted == mnist.test_labels).mean())
+    card = network.card
+    assert accuracy >= 0.985
+    assert accuracy == pytest.approx(card["test"]["accuracy"], abs=1e-4)
+    assert card["test"]["images"] == 10000 and np.array(card["test"]["confusion_matrix"]).trace() == round(accuracy * 10000)
+    assert len(card["training"]["history"]["val_accuracy"]) == card["training"]["epochs"] == NETWORKS[name].recipe.epochs
+    assert card["drawn"]["images"] >= 2000 and 0 < card["drawn"]["accuracy"] <= 1

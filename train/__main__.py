@@ -174,7 +174,7 @@ def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
 def train_seed(name: str, args: argparse.Namespace, mnist, command: str) -> None:
     """Fit, evaluate and save one seed network into ``args.out / name``."""
     from train import data
-    from train.seeds import SEED_CARD_FILENAME, SEED_MODEL_FILENAME, train_seed_network
+    from train.seeds import train_seed_network
 
     network = NETWORKS[name]
     recipe = network.recipe
@@ -184,13 +184,12 @@ def train_seed(name: str, args: argparse.Namespace, mnist, command: str) -> None
     result = train_seed_network(network, mnist, seed=args.seed, recipe=recipe, limit=args.limit, verbose=args.verbose)
     out = args.out / name
     out.mkdir(parents=True, exist_ok=True)
-    model_path = out / SEED_MODEL_FILENAME
+    model_path = out / KERAS_FILE
     result.serving_model().save(model_path)
     card = result.card(training_seconds=round(time.time() - started, 1), data_checksums=data.checksums(), command=command)
     # Wall time depends on who else uses the machine; the CPU time this process used much less so.
     card["training"]["cpu_seconds"] = round(time.process_time() - cpu_started, 1)
-    card["files"] = {SEED_MODEL_FILENAME: model_path.stat().st_size}
-    (out / SEED_CARD_FILENAME).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     if not args.no_figures:
         from train.figures import save_confusion_matrix, save_learning_curve
 

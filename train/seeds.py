@@ -21,12 +21,9 @@ from train.data import Mnist
 from train.fit import confusion_and_per_digit, layer_table
 from train.model import build
 from train.networks import Network, Recipe
-from webapp.model import CARD_FILE, KERAS_FILE
 from webapp.preprocess import fit_to_input
 
 TEST_BATCH = 1000
-SEED_MODEL_FILENAME = KERAS_FILE  # every network folder's layout: webapp/model.py
-SEED_CARD_FILENAME = CARD_FILE
 
 
 class EpochTimer(keras.callbacks.Callback):
