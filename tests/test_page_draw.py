@@ -50,7 +50,7 @@ def test_state_is_pending_while_a_reading_is_in_flight(page, live_server):
     box = open_pad(page, live_server)
     assert page.locator(PREDICTION).get_attribute("data-state") == "done"
     assert page.locator(PREDICTION).text_content().strip() == ""
-    page.route("**/api/predict", lambda route: (time.sleep(0.6), route.continue_()))
+    page.route("**/api/predict?*", lambda route: (time.sleep(0.6), route.continue_()))
     draw_with_mouse(page, digit_strokes(7, box["width"], seed=1).strokes, box)
     assert page.locator(PREDICTION).get_attribute("data-state") == "pending"
     assert wait_done(page) == "7"
@@ -115,7 +115,7 @@ def test_only_the_latest_drawing_answer_is_shown(page, live_server):
         else:
             route.continue_()
 
-    page.route("**/api/predict", handle)
+    page.route("**/api/predict?*", handle)
     four = digit_strokes(4, box["width"], seed=3, style=0)  # two strokes
     draw_with_mouse(page, four.strokes, box)
     assert wait_done(page) == "4"
@@ -130,14 +130,14 @@ def test_only_the_latest_drawing_answer_is_shown(page, live_server):
 
 def test_server_down_shows_a_message_and_the_next_stroke_retries(page, live_server):
     box = open_pad(page, live_server)
-    page.route("**/api/predict", lambda route: route.abort("connectionrefused"))
+    page.route("**/api/predict?*", lambda route: route.abort("connectionrefused"))
     drawing = digit_strokes(3, box["width"], seed=9)
     draw_with_mouse(page, drawing.strokes, box)
     wait_done(page)
     status = page.locator("[data-testid=status]")
     assert status.get_attribute("data-kind") == "error"
     assert "cannot be reached" in status.text_content()
-    page.unroute("**/api/predict")
+    page.unroute("**/api/predict?*")
     page.click("[data-testid=clear]")
     draw_with_mouse(page, drawing.strokes, box)
     assert wait_done(page) == "3"
@@ -149,7 +149,7 @@ def test_server_error_message_is_shown(page, live_server):
     box = open_pad(page, live_server)
     # A code the page has no words of its own for: it shows the API's message.
     body = json.dumps({"error": {"code": "something-new", "message": "The server failed."}})
-    page.route("**/api/predict", lambda route: route.fulfill(status=500, content_type="application/json", body=body))
+    page.route("**/api/predict?*", lambda route: route.fulfill(status=500, content_type="application/json", body=body))
     draw_with_mouse(page, digit_strokes(2, box["width"], seed=10).strokes, box)
     wait_done(page)
     assert "The server failed." in page.locator("[data-testid=status]").text_content()
@@ -200,7 +200,7 @@ def test_page_sends_an_8_bit_grey_png_of_fixed_size(page, live_server):
     from PIL import Image
 
     bodies = []
-    page.route("**/api/predict", lambda route: (bodies.append(route.request.post_data_buffer), route.continue_()))
+    page.route("**/api/predict?*", lambda route: (bodies.append(route.request.post_data_buffer), route.continue_()))
     box = open_pad(page, live_server)
     draw_with_mouse(page, digit_strokes(9, box["width"], seed=13).strokes, box)
     assert wait_done(page) == "9"

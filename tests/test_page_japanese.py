@@ -96,7 +96,7 @@ def test_drawing_page_has_no_english_left(page, live_server):
     assert status.startswith("4 と読み取りました"), status
     assert english_left(page) == []
     # A message shown when the server cannot be reached is Japanese too.
-    page.route("**/api/predict", lambda route: route.abort("connectionrefused"))
+    page.route("**/api/predict?*", lambda route: route.abort("connectionrefused"))
     page.click("[data-testid=clear]")
     draw_with_mouse(page, digit_strokes(1, pad_box(page)["width"], seed=42).strokes, pad_box(page))
     wait_done(page)

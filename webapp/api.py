@@ -184,14 +184,42 @@ def reading(prepared: Prepared, network: Network, probabilities: np.ndarray | No
     }
 
 
+def compare_requested() -> bool:
+    """Whether the request asks for every network's reading too (``?compare=1``)."""
+    value = request.args.get("compare", "0")
+    if value not in ("0", "1"):
+        raise ApiError(400, "invalid-compare", f"compare must be 0 or 1, not {value!r}")
+    return value == "1"
+
+
+def comparison(prepared: Prepared) -> list[dict]:
+    """Every served network's reading of the same preprocessed drawing: model, digit, confidence, reason.
+
+    One request answers for all of them: the PNG is decoded and preprocessed
+    once, and each extra network costs only its own forward pass.
+    """
+    registry = loaded_registry()
+    answers = []
+    for name in registry.names:
+        network = registry.get(name)
+        probabilities = None if prepared.empty else network.predict(prepared.image)
+        answer = reading(prepared, network, probabilities, registry.gate)
+        answers.append({"model": name, **{key: answer[key] for key in ("digit", "confidence", "reason")}})
+    return answers
+
+
 @bp.post("/api/predict")
 @admitted
 def predict() -> Response:
-    """Read one drawn digit."""
+    """Read one drawn digit (with ``?compare=1``, every network's reading of it too)."""
     network = requested_network()
+    compare = compare_requested()
     prepared = prepared_image()
     probabilities = None if prepared.empty else network.predict(prepared.image)
-    return jsonify(reading(prepared, network, probabilities, loaded_registry().gate))
+    answer = reading(prepared, network, probabilities, loaded_registry().gate)
+    if compare:
+        answer["compare"] = comparison(prepared)
+    return jsonify(answer)
 
 
 @bp.post("/api/features")

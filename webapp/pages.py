@@ -6,10 +6,10 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template
-from flask_babel import format_percent, gettext
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import format_number, format_percent, gettext
 
-from webapp.model import CARD_FILE
+from webapp.model import CARD_FILE, discover
 
 bp = Blueprint("pages", __name__)
 
@@ -24,10 +24,38 @@ def test_accuracy(card_path: Path) -> float | None:
         return None
 
 
-def model_summary() -> str:
-    """One line about the default network, in the page's language."""
+@cache
+def served_networks(artifacts: Path, default: str) -> tuple[dict, ...]:
+    """Name, parameters and input size of each network in ``artifacts``, the default first (as /api/models)."""
+    names = discover(artifacts)
+    ordered = [default, *sorted(name for name in names if name != default)] if default in names else names
+    networks = []
+    for name in ordered:
+        card = json.loads((artifacts / name / CARD_FILE).read_text())
+        networks.append({"name": name, "parameters": card["parameters"]["total"], "input_size": card["input_shape"][0]})
+    return tuple(networks)
+
+
+def networks() -> tuple[dict, ...]:
     config = current_app.config
-    accuracy = test_accuracy(Path(config["ARTIFACTS_DIR"]) / config["DEFAULT_MODEL"] / CARD_FILE)
+    return served_networks(Path(config["ARTIFACTS_DIR"]), config["DEFAULT_MODEL"])
+
+
+def chosen_model() -> str:
+    """The network the page shows: ``?model=<name>`` when it is served, else the default."""
+    name = request.args.get("model")
+    return name if name in {network["name"] for network in networks()} else current_app.config["DEFAULT_MODEL"]
+
+
+def linked_model() -> str | None:
+    """What links to the other page carry as ?model=: the chosen network, when the URL names one."""
+    return chosen_model() if "model" in request.args else None
+
+
+def model_summary() -> str:
+    """One line about the chosen network, in the page's language."""
+    config = current_app.config
+    accuracy = test_accuracy(Path(config["ARTIFACTS_DIR"]) / chosen_model() / CARD_FILE)
     if accuracy is None:
         return gettext("model card missing")
     return gettext(
@@ -37,7 +65,13 @@ def model_summary() -> str:
 
 @bp.app_context_processor
 def inject_model_summary() -> dict:
-    return {"model_summary": model_summary}
+    return {
+        "model_summary": model_summary,
+        "networks": networks,
+        "chosen_model": chosen_model,
+        "linked_model": linked_model,
+        "format_number": format_number,
+    }
 
 
 @bp.get("/")

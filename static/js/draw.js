@@ -1,9 +1,11 @@
 // The drawing page: draw a digit, read it live.
 
 import { describeError, postImage } from './lib/api.js';
+import { connectCompare, markChosen, renderCompare } from './lib/compare.js';
 import { connectPad } from './lib/controls.js';
 import { language, t } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
+import { apiUrl, chooseModel, inputSize, onModelChange } from './lib/network.js';
 import { Pad } from './lib/pad.js';
 import { buildBars, renderImage, renderProbabilities } from './lib/render.js';
 import { saveDrawing } from './lib/store.js';
@@ -17,6 +19,7 @@ const modelInput = document.querySelector('[data-testid=model-input]');
 const hint = document.querySelector('#pad-hint');
 const undoButton = document.querySelector('[data-testid=undo]');
 const clearButton = document.querySelector('[data-testid=clear]');
+const compare = document.querySelector('[data-testid=compare]');
 
 buildBars(bars);
 
@@ -27,7 +30,16 @@ function showStatus(text, kind = 'info') {
   status.dataset.kind = kind;
 }
 
+/** The captions and label of the model's input say its size (28x28, or 32x32 for LeNet-5's size). */
+function describeInput(size) {
+  document.querySelectorAll('.caption[data-input-size]').forEach((caption) => {
+    caption.hidden = Number(caption.dataset.inputSize) !== size;
+  });
+  modelInput.setAttribute('aria-label', t('the %(size)s by %(size)s image the network was given', { size }));
+}
+
 function showNothing() {
+  renderCompare(compare, null);
   prediction.textContent = '';
   prediction.dataset.reason = 'blank';
   renderProbabilities(bars, null);
@@ -38,6 +50,8 @@ function showNothing() {
 function showAnswer(answer) {
   renderProbabilities(bars, answer.probabilities);
   renderImage(modelInput, answer.input);
+  describeInput(answer.input.length);
+  renderCompare(compare, answer.compare);
   if (answer.digit !== null) {
     prediction.textContent = String(answer.digit);
     prediction.dataset.reason = 'read';
@@ -68,7 +82,8 @@ function showAnswer(answer) {
 }
 
 const reader = new LiveReader({
-  request: async (signal) => postImage(page.predictUrl, await pad.toBlob(), signal),
+  // One request reads the drawing with the chosen network and with every other one for the strip.
+  request: async (signal) => postImage(apiUrl(page.predictUrl, { compare: 1 }), await pad.toBlob(), signal),
   onAnswer: (answer) => showAnswer(answer),
   onError: (error) => {
     showStatus(t('%(problem)s Keep drawing: the next stroke tries again.', { problem: describeError(error) }), 'error');
@@ -87,6 +102,14 @@ connectPad(pad, reader, {
     hint.hidden = !pad.isEmpty;
   },
 });
+
+connectCompare(compare, chooseModel);
+onModelChange((name) => {
+  markChosen(compare, name);
+  describeInput(inputSize());
+  if (!pad.isEmpty) reader.changed({ final: true });
+});
+describeInput(inputSize());
 
 // The layers page opens on the same drawing (kept in localStorage).
 document.querySelector('#to-layers').addEventListener('click', () => saveDrawing(pad.drawing));

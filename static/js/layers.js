@@ -7,6 +7,7 @@ import { connectPad } from './lib/controls.js';
 import { ExplainPanel } from './lib/explainpanel.js';
 import { language, t } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
+import { apiUrl, onModelChange } from './lib/network.js';
 import { Pad } from './lib/pad.js';
 import { fieldOf, receptiveFields } from './lib/receptive.js';
 import { renderImage } from './lib/render.js';
@@ -42,7 +43,7 @@ const panel = new ExplainPanel({
 const byName = () => Object.fromEntries(layers.map((layer, index) => [layer.name, index]));
 
 function kernels() {
-  kernelsPromise ??= getJson(page.kernelsUrl).then(decodeKernels);
+  kernelsPromise ??= getJson(apiUrl(page.kernelsUrl)).then(decodeKernels);
   return kernelsPromise;
 }
 
@@ -50,7 +51,8 @@ function showAnswer(answer) {
   layers = decodeLayers(answer);
   fields = receptiveFields(layers);
   if (!bands) {
-    bands = layers.map((layer, index) => new Band(layer, layers[index - 1], index));
+    const total = layers.reduce((sum, layer) => sum + layer.parameters, 0);
+    bands = layers.map((layer, index) => new Band(layer, layers[index - 1], index, total));
     bandsNode.replaceChildren(...bands.map((band) => band.node));
     buildNav();
     // New bands (another network): the cell explained belonged to the old ones.
@@ -117,7 +119,7 @@ function showNothing() {
 }
 
 const reader = new LiveReader({
-  request: async (signal) => postImage(page.featuresUrl, await pad.toBlob(), signal),
+  request: async (signal) => postImage(apiUrl(page.featuresUrl), await pad.toBlob(), signal),
   onAnswer: showAnswer,
   onError: (error) => {
     status.dataset.kind = 'error';
@@ -130,6 +132,17 @@ const reader = new LiveReader({
 });
 
 connectPad(pad, reader, { undoButton, clearButton, onEmpty: showNothing, keysBlocked: () => zoom.open });
+
+// Another network: other layers, other kernels; the bands are built again from its answer.
+onModelChange(() => {
+  bands = null;
+  kernelsPromise = null;
+  explaining?.abort();
+  chosen = null;
+  panel.hide();
+  if (pad.isEmpty) showNothing();
+  else reader.changed({ final: true });
+});
 
 // Hover: a cell's value, and the input pixels it can see.
 
@@ -251,9 +264,9 @@ async function explainCell(layerName, at, { focus = 'output' } = {}) {
   explaining?.abort();
   const controller = new AbortController();
   explaining = controller;
-  const query = new URLSearchParams({ layer: layerName, at: at.join(',') });
   try {
-    const answer = await postImage(`${page.explainUrl}?${query}`, await pad.toBlob(), controller.signal);
+    const url = apiUrl(page.explainUrl, { layer: layerName, at: at.join(',') });
+    const answer = await postImage(url, await pad.toBlob(), controller.signal);
     if (controller.signal.aborted) return;
     panel.show(answer, layers, index);
     if (focus === 'output') panel.focusOutput();

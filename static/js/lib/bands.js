@@ -5,7 +5,7 @@
 // maps they pool), vectors as strips, the last two layers as ten bars.
 
 import { extent, greyScale, paintHeatmap, scaleFor } from './colours.js';
-import { formatNumber, t, tn } from './i18n.js';
+import { formatNumber, language, t, tn } from './i18n.js';
 
 const value3 = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 const STRIP_COLUMNS = 64;
@@ -25,19 +25,27 @@ function shapeText(shape) {
 
 /** Sentences as one paragraph: a space after a Latin full stop, none after a CJK one (。). */
 function sentences(...parts) {
-  return parts.reduce((text, part) => (text ? `${text}${/[。！？」）]$/.test(text) ? '' : ' '}${part}` : part), '');
+  return parts.filter(Boolean).reduce((text, part) => (text ? `${text}${/[。！？」）]$/.test(text) ? '' : ' '}${part}` : part), '');
 }
 
-/** The explanation of a layer, with its real numbers. `previous` is the layer before it. */
-export function explain(layer, previous) {
+/**
+ * The explanation of a layer, with its real numbers. `previous` is the layer before it;
+ * `total` the whole network's parameters.
+ */
+export function explain(layer, previous, total) {
   const s = layer.settings;
   switch (layer.kind) {
     case 'InputLayer':
       return {
         title: t('Input'),
-        text: t(
-          "The %(size)s image your drawing became: cropped to the ink, scaled to fit 20×20 and centred, like MNIST's digits. %(count)s numbers from 0 (background) to 255 (ink) are all the network ever sees.",
-          { size: shapeText(layer.shape.slice(0, 2)), count: formatNumber(layer.height * layer.width) },
+        text: sentences(
+          t(
+            "The %(size)s image your drawing became: cropped to the ink, scaled to fit 20×20 and centred, like MNIST's digits. %(count)s numbers from 0 (background) to 255 (ink) are all the network ever sees.",
+            { size: shapeText(layer.shape.slice(0, 2)), count: formatNumber(layer.height * layer.width) },
+          ),
+          layer.height === 32
+            ? t("This network takes 32×32 images, as LeNet-5 did: MNIST's 28×28 field sits in the middle, with a 2-pixel blank border.")
+            : '',
         ),
       };
     case 'Rescaling':
@@ -126,7 +134,10 @@ export function explain(layer, previous) {
           t('Each of the %(outputs)s units multiplies all %(inputs)s inputs by its own weights and adds a bias: %(inputs)s·%(outputs)s + %(outputs)s = %(parameters)s parameters.', numbers),
           last
             ? t('One score (logit) per digit: the higher, the more the network favours it.')
-            : t("Most of the network's parameters are here."),
+            : t("That is %(share)s of the network's %(total)s parameters.", {
+                share: new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 0 }).format(layer.parameters / total),
+                total: formatNumber(total),
+              }),
         ),
       };
     }
@@ -195,9 +206,12 @@ function mapCanvas(layer, channel, className = 'map') {
   return canvas;
 }
 
-/** A layer's band. `previous` is the layer before it (for pooling pairs and explanations). */
+/**
+ * A layer's band. `previous` is the layer before it (for pooling pairs and explanations);
+ * `total` the network's parameters.
+ */
 export class Band {
-  constructor(layer, previous, position) {
+  constructor(layer, previous, position, total) {
     this.name = layer.name;
     this.kind = layer.kind;
     this.node = element('section', 'band');
@@ -205,7 +219,7 @@ export class Band {
     this.node.dataset.kind = layer.kind;
     this.node.id = `band-${layer.name}`;
 
-    const { title, text } = explain(layer, previous);
+    const { title, text } = explain(layer, previous, total);
     const header = element('header', 'band-header');
     const heading = element('h2', 'band-title');
     heading.append(element('span', 'band-index', String(position)), ` ${title}`);

@@ -1,0 +1,136 @@
+"""Both pages with every served network in Chromium: the chooser, the strip of readings, ?model= in the URL."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
+from tests.conftest import SCREENSHOTS
+from webapp.model import ARTIFACTS, LAYERS_JSON, discover
+
+pytestmark = pytest.mark.browser
+
+NETWORKS = discover(ARTIFACTS)
+COMPARE_ENTRIES = """() => [...document.querySelectorAll('[data-testid=compare] > li')].map((item) => ({
+    model: item.dataset.model, reason: item.dataset.reason, current: item.getAttribute('aria-current'),
+    digit: item.querySelector('[data-role=digit]').textContent,
+    confidence: item.querySelector('[data-role=confidence]').textContent}))"""
+
+
+def layer_names(name: str) -> list[str]:
+    return [layer["name"] for layer in json.loads((ARTIFACTS / name / LAYERS_JSON).read_text())["layers"]]
+
+
+def draw(page, digit: int, seed: int) -> str:
+    box = pad_box(page)
+    draw_with_mouse(page, digit_strokes(digit, box["width"], seed=seed).strokes, box)
+    return wait_done(page)
+
+
+def test_the_strip_shows_every_networks_reading_from_one_request(page, live_server):
+    assert NETWORKS == ["digit-lens", "keras-mnist", "lenet", "simple-convnet", "torch-net"]
+    requests = []
+    page.on("request", lambda request: requests.append(request.url) if "/api/" in request.url else None)
+    page.goto(live_server + "/")
+    entries = page.evaluate(COMPARE_ENTRIES)
+    assert sorted(entry["model"] for entry in entries) == NETWORKS
+    assert [entry["model"] for entry in entries if entry["current"]] == ["digit-lens"]
+    assert page.locator("[data-testid=model-select]").input_value() == "digit-lens"
+
+    assert draw(page, 4, seed=41) == "4"
+    page.wait_for_timeout(300)
+    entries = page.evaluate(COMPARE_ENTRIES)
+    assert {entry["model"]: entry["digit"] for entry in entries} == {name: "4" for name in NETWORKS}
+    assert all(entry["confidence"].endswith("%") for entry in entries)
+    # One request per reading answers for all five networks.
+    assert requests and all("/api/predict?model=digit-lens&compare=1" in url for url in requests)
+    page.screenshot(path=os.path.join(SCREENSHOTS, "networks-compare-desktop.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_choosing_a_network_puts_it_in_the_url_and_reads_the_drawing_again(page, live_server):
+    page.goto(live_server + "/")
+    assert draw(page, 2, seed=22) == "2"
+    with page.expect_response(lambda response: "model=lenet" in response.url) as answer:
+        page.select_option("[data-testid=model-select]", "lenet")
+    assert answer.value.ok and len(answer.value.json()["input"]) == 32
+    assert wait_done(page) == "2"
+    assert page.url.endswith("/?model=lenet")
+    assert page.locator("[data-testid=compare] > li[aria-current=true]").get_attribute("data-model") == "lenet"
+    # What the network saw is 32x32 now, and the caption says so.
+    assert page.locator(".caption[data-input-size='32']").is_visible()
+    assert not page.locator(".caption[data-input-size='28']").is_visible()
+    assert "32 by 32" in page.locator("[data-testid=model-input]").get_attribute("aria-label")
+    # A network can be picked from the strip too.
+    page.click("[data-testid=compare] > li[data-model=torch-net] button")
+    page.wait_for_url("**/?model=torch-net")
+    assert page.locator("[data-testid=model-select]").input_value() == "torch-net"
+    assert page.console_errors == []
+
+
+def test_the_layers_page_opens_on_the_network_chosen_on_the_drawing_page(page, live_server):
+    page.goto(live_server + "/?model=simple-convnet")
+    assert draw(page, 7, seed=71) == "7"
+    page.click("#to-layers")
+    page.wait_for_url("**/layers?model=simple-convnet")
+    page.wait_for_selector("#bands:not([hidden]) .band")
+    assert wait_done(page) == "7"
+    assert page.locator("[data-testid=model-select]").input_value() == "simple-convnet"
+    names = page.evaluate("() => [...document.querySelectorAll('#bands .band')].map((band) => band.dataset.testid)")
+    assert names == [f"band-{name}" for name in layer_names("simple-convnet")]
+    conv1 = page.locator("[data-testid=band-conv1]").text_content()
+    assert "(28 − 5 + 2·0) / 1 + 1 = 24" in conv1 and "780" in conv1
+    assert "432,100" in page.locator("[data-testid=band-affine1]").text_content()
+    nav = page.locator(".band-nav a").all_text_contents()
+    assert nav[1:] == ["conv1", "pool1", "affine1", "affine2", "softmax"]
+    # And back: the drawing page's link keeps the network.
+    page.click("nav a[href^='/?']")
+    page.wait_for_url("**/?model=simple-convnet")
+    assert page.locator("[data-testid=model-select]").input_value() == "simple-convnet"
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_every_network_shows_all_its_layers_with_its_own_numbers(page, live_server, name):
+    page.goto(f"{live_server}/layers?model={name}")
+    assert draw(page, 3, seed=33) == "3"
+    page.wait_for_selector("#bands:not([hidden]) .band")
+    names = page.evaluate("() => [...document.querySelectorAll('#bands .band')].map((band) => band.dataset.testid)")
+    assert names == [f"band-{layer}" for layer in layer_names(name)]
+    layers = json.loads((ARTIFACTS / name / LAYERS_JSON).read_text())["layers"]
+    size = layers[0]["output_shape"][0]
+    text = page.locator("[data-testid=band-input]").text_content()
+    assert f"{size}×{size}" in text
+    assert ("2-pixel blank border" in text) == (size == 32)
+    conv1 = next(layer for layer in layers if layer["name"] == "conv1")
+    kernel = conv1["settings"]["kernel_size"][0]
+    padding = (kernel - 1) // 2 if conv1["settings"]["padding"] == "same" else 0
+    side = conv1["output_shape"][0]
+    assert f"({size} − {kernel} + 2·{padding}) / 1 + 1 = {side}" in page.locator("[data-testid=band-conv1]").text_content()
+    total = sum(layer["parameters"] for layer in layers)
+    for layer in layers:
+        if layer["kind"] == "Dense" and layer["settings"]["units"] != 10:
+            share = round(100 * layer["parameters"] / total)
+            assert f"{share}% of the network's {total:,} parameters" in page.locator(f"[data-testid=band-{layer['name']}]").text_content()
+    if name == "lenet":
+        page.screenshot(path=os.path.join(SCREENSHOTS, "networks-layers-lenet-desktop.png"))
+    assert page.console_errors == []
+
+
+def test_switching_networks_on_the_layers_page_rebuilds_the_bands(page, live_server):
+    page.goto(f"{live_server}/layers?model=keras-mnist")
+    assert draw(page, 5, seed=55) == "5"
+    page.wait_for_selector("[data-testid=band-dropout1]")
+    page.select_option("[data-testid=model-select]", "torch-net")
+    page.wait_for_selector("[data-testid=band-fc1]")
+    assert wait_done(page) == "5"
+    assert page.url.endswith("/layers?model=torch-net")
+    assert page.locator("[data-testid=band-dropout1]").count() == 0
+    # The zoom shows torch-net's own 5x5 kernels (keras-mnist's are 3x3).
+    page.locator("[data-testid=band-conv1] canvas.map").first.click()
+    page.wait_for_selector("#zoom[open] .zoom-kernel canvas")
+    assert "5×5" in page.locator("#zoom").text_content()
+    assert page.console_errors == []
