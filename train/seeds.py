@@ -94,6 +94,7 @@ class SeedResult:
                 "optimizer_settings": recipe.optimizer_settings,
                 "learning_rate_decay": recipe.learning_rate_decay,
                 "initializer": recipe.initializer or "Keras defaults (Glorot uniform kernels, zero biases)",
+                "optimizer_comparison": recipe.comparison,
                 "loss": "categorical cross-entropy",
                 "augmentation": None,
                 "training_images": self.training_images,
