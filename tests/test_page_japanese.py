@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
 from tests.conftest import SCREENSHOTS
+from webapp.model import ARTIFACTS, discover
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +67,8 @@ NAMES = """() => [...document.querySelectorAll('code, [data-testid^=band-], [dat
 
 def english_left(page) -> list[str]:
     """The pieces of visible text that still hold English words."""
-    kept = set(KEPT)
+    # The served networks' names (keras-mnist, torch-net, ...) are names, like layer names.
+    kept = set(KEPT) | {word for name in discover(ARTIFACTS) for word in WORD.findall(name)}
     for name in page.evaluate(NAMES):
         kept.update(WORD.findall(name))
     return [
