@@ -6,8 +6,11 @@
 4. Soak: at least 20,000 requests (readings, layer views, bad inputs mixed); RSS of each worker at start and end.
 5. kill -9 of a worker under load: requests lost, time until its replacement is ready.
 6. SIGTERM under load: in-flight requests complete, then a clean exit.
+7. Slow and silent clients: good readings while 8 stalled uploads, 8 uploads at 1 byte/s, 200 silent
+   connections or 50 slowloris connections are held open, on the server as configured and, as the
+   baseline, on gunicorn's gthread worker (8 threads), which the server used before.
 
-    python -m bench.loadtest [--soak 24000] [--seconds 4]
+    python -m bench.loadtest [--soak 24000] [--seconds 4] [--attack-seconds 30] [--only-attacks]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import signal
 import threading
 import time
 
+from bench.attacks import Attack
 from bench.load import LoadResult, Request, page_png, run_load
 from bench.server import LOG_DIR, children, gunicorn, memory_kib, wait_ready
 
@@ -73,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each load point")
     parser.add_argument("--soak", type=int, default=24000, help="requests in the soak")
+    parser.add_argument("--attack-seconds", type=float, default=30.0, help="how long each attack is held")
+    parser.add_argument("--only-attacks", action="store_true", help="run part 7 only")
     args = parser.parse_args(argv)
+    if args.only_attacks:
+        return slow_clients(args.attack_seconds)
     reading = Request("/api/predict", page_png(5, 2026), "image/png")
     features = Request("/api/features", page_png(5, 2026), "image/png")
 
@@ -100,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         server_errors = sum(count for outcome, count in result.statuses.items() if isinstance(outcome, int) and outcome >= 500 and outcome != 503)
         print(f"   {summary(result)}\n   slowest answer {worst:.0f} ms; 5xx other than 503: {server_errors}")
 
-        print("\n   the same flood against a server told to shed load early (threads 32, queue budget 20 ms):")
-        with gunicorn(workers=2, extra_env={"GUNICORN_THREADS": "32", "DIGIT_LENS_QUEUE_TIMEOUT_SECONDS": "0.02"}) as (
+        print("\n   the same flood against a server told to shed load early (queue budget 20 ms):")
+        with gunicorn(workers=2, extra_env={"DIGIT_LENS_QUEUE_TIMEOUT_SECONDS": "0.02"}) as (
             shed_port,
             _,
         ):
@@ -168,7 +176,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   clients: {lost} requests got no answer (connections still in the kernel's accept queue when the "
               f"workers stopped accepting); {refused} new connections refused after shutdown began")
         print(f"   master exit code {exit_code} after {exit_seconds:.2f} s")
+    return slow_clients(args.attack_seconds)
+
+
+ATTACKS = [("stalled-upload", 8), ("trickle-upload", 8), ("silent", 200), ("slowloris", 50)]
+
+
+def slow_clients(seconds: float) -> int:
+    """Part 7: good readings from 2 clients (a fresh connection each, as new visitors) while an attack is held."""
+    reading = Request("/api/predict", page_png(5, 2026), "image/png")
+    print(f"\n7. slow and silent clients: good readings (2 clients, a fresh connection each) while hostile "
+          f"connections are held {seconds:.0f} s")
+    servers = [("gthread, 8 threads (before)", {"GUNICORN_WORKER_CLASS": "gthread"}), ("as configured (gevent)", {})]
+    for label, env in servers:
+        with gunicorn(workers=2, extra_env=env) as (port, _):
+            wait_ready(port, workers=2)
+            print(f"   {label}:")
+            result = run_load(port, reading, 2, 5.0, keep_alive=False, timeout=15.0)
+            print(f"     {'no attack (5 s)':<22} {good_requests(result)}")
+            for kind, count in ATTACKS:
+                with Attack(port, kind, count) as attack:
+                    time.sleep(0.5)  # every hostile connection open before the first good request
+                    result = run_load(port, reading, 2, seconds, keep_alive=False, timeout=15.0)
+                    reopened = attack.reopened
+                print(f"     {f'{count} {kind}':<22} {good_requests(result)}; hostile connections the server cut: "
+                      f"{reopened}")
     return 0
+
+
+def good_requests(result: LoadResult) -> str:
+    ok = result.statuses.get(200, 0)
+    others = ", ".join(f"{outcome}: {count}" for outcome, count in sorted(result.statuses.items(), key=str)
+                       if outcome != 200)
+    return (f"{ok}/{result.requests} answered 200, p50 {result.percentile(50, None):.0f} ms, "
+            f"p99 {result.percentile(99, None):.0f} ms, max {float(result.latencies_ms.max()):.0f} ms"
+            + (f" [{others}]" if others else ""))
 
 
 if __name__ == "__main__":

@@ -87,15 +87,19 @@ def mnist():
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+BODY_TIMEOUT_SECONDS = 3
 SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "screenshots")
 
 
 @pytest.fixture(scope="session")
 def gunicorn_server():
-    """The app under gunicorn (webapp.gunicorn_conf, 2 workers) on a free port: (port, master process)."""
+    """The app under gunicorn (webapp.gunicorn_conf, 2 workers) on a free port: (port, master process).
+
+    Bodies must arrive within 3 s (20 s by default), so that tests of slow clients see the deadline quickly.
+    """
     from bench.server import gunicorn, wait_ready
 
-    with gunicorn(workers=2) as (port, master):
+    with gunicorn(workers=2, extra_env={"DIGIT_LENS_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT_SECONDS)}) as (port, master):
         wait_ready(port, workers=2)
         yield port, master
 

@@ -176,3 +176,37 @@ def test_no_redirect_is_built_from_the_host_header(gunicorn_server, path):
     connection.close()
     assert not 300 <= response.status < 400, (response.status, response.getheader("Location"))
     assert "evil" not in (response.getheader("Location") or "")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GARBAGE\r\n\r\n", 400, "bad-request"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400, "bad-request"),
+        (b"GET / HTTP/7.1\r\nHost: x\r\n\r\n", 400, "bad-request"),
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri-too-long"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(60)) + b"\r\n", 431,
+         "headers-too-large"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431, "headers-too-large"),
+        (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 3\r\n\r\nabc", 417,
+         "expectation-failed"),
+        (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n", 501,
+         "not-implemented"),
+    ],
+    ids=["request-line", "header-name", "http-version", "uri-too-long", "too-many-headers", "header-too-long",
+         "expectation", "transfer-coding"],
+)
+def test_errors_the_server_writes_itself_are_json_with_the_security_headers(gunicorn_server, request_bytes, status,
+                                                                             code):
+    port, _ = gunicorn_server
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(request_bytes)
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        body = response.read()
+    assert response.status == status, body
+    assert response.getheader("Content-Type") == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == code and error["message"]
+    assert "frame-ancestors 'none'" in response.getheader("Content-Security-Policy")
+    assert response.getheader("X-Content-Type-Options") == "nosniff"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, Response, jsonify
@@ -65,3 +66,36 @@ def init_app(app: Flask) -> None:
     def handle_unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(500, "internal-error", "the server failed to answer this request; it has been logged")
+
+
+# The server's own refusals, written before any request reaches the app: the
+# status gunicorn chose -> (code, what to send instead).
+SERVER_ERRORS = {
+    400: ("bad-request", "send a well-formed HTTP/1.1 request line and headers"),
+    403: ("forbidden", "this server does not accept that from this address"),
+    414: ("uri-too-long", "send a shorter URL"),
+    417: ("expectation-failed", "the only Expect this server knows is 100-continue"),
+    431: ("headers-too-large", "send fewer or shorter headers"),
+    501: ("not-implemented", "the only transfer coding this server reads is chunked"),
+}
+
+
+def write_server_error(sock, status: int, reason: str, message: str) -> None:
+    """Write one of gunicorn's own errors (a malformed request line or header, 414, 431, 417, 501)
+    as the app's JSON error, with the app's security headers (gunicorn closes the connection after).
+
+    gunicorn writes these as HTML from ``gunicorn.util.write_error`` and has
+    no setting for their format; the gunicorn config puts this function in
+    its place in each worker (tests/test_live_server.py checks it still applies).
+    """
+    from gunicorn.util import write_nonblock
+
+    from webapp import SECURITY_HEADERS
+
+    code, hint = SERVER_ERRORS.get(status, ("internal-error", "the server failed to read this request"))
+    detail = f"{reason.lower()}: {message}" if message else reason.lower()
+    body = json.dumps({"error": {"code": code, "message": f"{detail}; {hint}"}}).encode()
+    headers = {"Connection": "close", "Content-Type": "application/json", "Content-Length": str(len(body)),
+               **SECURITY_HEADERS}
+    head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    write_nonblock(sock, head.encode("latin-1") + b"\r\n" + body)

@@ -15,11 +15,19 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # resident per worker in all).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
-# Threads let a worker answer /healthz and /readyz while its model loads in
-# the background and keep reading requests while images are processed; the
-# app itself runs at most WORK_CONCURRENCY image readings at once per worker
-# and answers 503 when a request has queued for too long.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# gevent: every connection is a greenlet, so a client that is slow or silent
+# costs a socket and a few kB, never one of a few threads (with gthread's 8
+# threads, 8 stalled uploads or 200 silent connections starved everyone; see
+# make loadtest). gunicorn's docs name an async worker for serving clients
+# directly, where the sync and gthread workers need a buffering proxy in
+# front. The app reads each body in full, within BODY_TIMEOUT_SECONDS, before
+# a request takes one of its WORK_CONCURRENCY work slots, and answers 503
+# when a request has queued for a slot for too long.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+# Connections each worker holds at once, slow ones included; more wait in the
+# kernel's accept queue.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# For GUNICORN_WORKER_CLASS=gthread only (then put a buffering proxy in front).
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 
 # The app is created in each worker, not in the master. Measured (README,
@@ -37,7 +45,10 @@ timeout = 30
 # On SIGTERM, in-flight requests get this long to finish before workers are killed.
 graceful_timeout = 20
 
-# Idle keep-alive connections are closed after this many seconds.
+# Idle keep-alive connections are closed after this many seconds. On gevent
+# it is also the deadline for a request's line and headers, the first
+# request's included: a connection that sends nothing, or its headers a byte
+# at a time (slowloris), is closed after it. 0 would turn that deadline off.
 keepalive = 5
 
 # Backstop against slow growth (none measured: see make loadtest): each
@@ -58,6 +69,15 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 
 # Quiet TensorFlow's C++ start-up chatter, should anything run it (the bench's baseline does).
 raw_env = ["TF_CPP_MIN_LOG_LEVEL=2"]
+
+
+def post_fork(server, worker):
+    """Have this worker write gunicorn's own errors (bad request line, 414, 431, ...) as the app's JSON."""
+    from gunicorn import util
+
+    from webapp.errors import write_server_error
+
+    util.write_error = write_server_error
 
 
 def post_worker_init(worker):
