@@ -7,7 +7,9 @@ import binascii
 import functools
 import gzip
 import json
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,6 +132,45 @@ def _work_slots() -> threading.BoundedSemaphore:
     return per_process(app, "digit_lens_slots", lambda: threading.BoundedSemaphore(int(app.config["WORK_CONCURRENCY"])))
 
 
+class EventLoopLag:
+    """How far behind this process's gevent loop is: the queue a slot cannot see.
+
+    On gevent a request never yields while it computes, so it always finds a
+    work slot free: under a flood, requests wait instead for their turn on the
+    event loop, before they reach the app, and that wait grows without a
+    bound. A greenlet that asks to wake every ``interval`` seconds measures
+    it: how late it wakes (or has been waiting to) is how long anything that
+    became ready now waits to run (as Node's toobusy does).
+    """
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self._due = time.monotonic() + interval
+        self._last_lag = 0.0
+        import gevent
+
+        gevent.spawn(self._tick)  # not a Thread: its start() would wait, inside per_process's lock
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            now = time.monotonic()
+            self._last_lag = max(0.0, now - self._due)
+            self._due = now + self.interval
+
+    def seconds(self) -> float:
+        """The latest lag, or more if the ticker is overdue right now."""
+        return max(self._last_lag, time.monotonic() - self._due)
+
+
+def _event_loop_lag() -> EventLoopLag | None:
+    """This process's lag monitor when it runs on gevent (elsewhere threads wait at the slots)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("time"):
+        return None
+    return per_process(current_app._get_current_object(), "digit_lens_loop_lag", EventLoopLag)
+
+
 def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
     """Run ``view`` in one of a few work slots; a request that waits too long for one is answered 503.
 
@@ -141,8 +182,10 @@ def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
 
     @functools.wraps(view)
     def wrapper() -> Response:
+        budget = float(current_app.config["QUEUE_TIMEOUT_SECONDS"])
+        lag = _event_loop_lag()
         slots = _work_slots()
-        if not slots.acquire(timeout=float(current_app.config["QUEUE_TIMEOUT_SECONDS"])):
+        if (lag is not None and lag.seconds() > budget) or not slots.acquire(timeout=budget):
             raise ApiError(503, "busy", "the server is overloaded right now; retry in a moment", {"Retry-After": "1"})
         try:
             return view()
