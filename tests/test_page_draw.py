@@ -169,9 +169,11 @@ def test_layers_link_carries_the_drawing(page, live_server):
     draw_with_mouse(page, digit_strokes(6, box["width"], seed=12).strokes, box)
     assert wait_done(page) == "6"
     page.click("#to-layers")
-    page.wait_for_url("**/layers")
+    page.wait_for_url("**/layers?**")
+    assert "d=" in page.url  # the drawing travels in the URL ...
     stored = page.evaluate("JSON.parse(localStorage.getItem('digit-lens.drawing'))")
     assert len(stored) >= 1 and all(0 <= value <= 1 for stroke in stored for point in stroke for value in point)
+    assert wait_done(page) == "6"  # ... and the layers page reads it
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ def open_layers_with(page, live_server, digit: int, seed: int):
     draw_with_mouse(page, digit_strokes(digit, box["width"], seed=seed).strokes, box)
     assert wait_done(page) == str(digit)
     page.click("#to-layers")
-    page.wait_for_url("**/layers")
+    page.wait_for_url("**/layers?**")
     page.wait_for_selector("#bands:not([hidden]) .band")
     assert wait_done(page) == str(digit)
 
@@ -142,10 +142,13 @@ def test_its_own_pad_reads_a_new_drawing(page, live_server):
     open_layers_with(page, live_server, 1, seed=34)
     page.click("[data-testid=clear]")
     assert wait_done(page) == ""
-    assert page.locator("#bands").is_hidden()
+    # The last drawing's bands stay, dimmed, so the page does not collapse under the reader.
+    assert page.locator("#bands").is_visible()
+    assert page.locator("#bands").get_attribute("data-stale") == "true"
     box = pad_box(page)
     draw_with_mouse(page, digit_strokes(8, box["width"], seed=35).strokes, box)
     assert wait_done(page) == "8"
+    assert page.locator("#bands").get_attribute("data-stale") is None
     top = page.locator("[data-testid=band-softmax] .digit-bar.top .digit-bar-label").text_content()
     assert top == "8"
 

@@ -58,7 +58,7 @@ def test_choosing_a_network_puts_it_in_the_url_and_reads_the_drawing_again(page,
         page.select_option("[data-testid=model-select]", "lenet")
     assert answer.value.ok and len(answer.value.json()["input"]) == 32
     assert wait_done(page) == "2"
-    assert page.url.endswith("/?model=lenet")
+    assert "/?model=lenet" in page.url  # and, with a drawing, lang= and the drawing (issue 15)
     assert page.locator("[data-testid=compare] > li[aria-current=true]").get_attribute("data-model") == "lenet"
     # What the network saw is 32x32 now, and the caption says so.
     assert page.locator(".caption[data-input-size='32']").is_visible()
@@ -66,7 +66,7 @@ def test_choosing_a_network_puts_it_in_the_url_and_reads_the_drawing_again(page,
     assert "32 by 32" in page.locator("[data-testid=model-input]").get_attribute("aria-label")
     # A network can be picked from the strip too.
     page.click("[data-testid=compare] > li[data-model=torch-net] button")
-    page.wait_for_url("**/?model=torch-net")
+    page.wait_for_url("**/?model=torch-net*")
     assert page.locator("[data-testid=model-select]").input_value() == "torch-net"
     assert page.console_errors == []
 
@@ -75,7 +75,7 @@ def test_the_layers_page_opens_on_the_network_chosen_on_the_drawing_page(page, l
     page.goto(live_server + "/?model=simple-convnet")
     assert draw(page, 7, seed=71) == "7"
     page.click("#to-layers")
-    page.wait_for_url("**/layers?model=simple-convnet")
+    page.wait_for_url("**/layers?model=simple-convnet*")
     page.wait_for_selector("#bands:not([hidden]) .band")
     assert wait_done(page) == "7"
     assert page.locator("[data-testid=model-select]").input_value() == "simple-convnet"
@@ -87,7 +87,7 @@ def test_the_layers_page_opens_on_the_network_chosen_on_the_drawing_page(page, l
     assert page.locator("#band-nav a").all_text_contents() == layer_names("simple-convnet")
     # And back: the drawing page's link keeps the network.
     page.click("nav a[href^='/?']")
-    page.wait_for_url("**/?model=simple-convnet")
+    page.wait_for_url("**/?model=simple-convnet*")
     assert page.locator("[data-testid=model-select]").input_value() == "simple-convnet"
     assert page.console_errors == []
 
@@ -126,7 +126,7 @@ def test_switching_networks_on_the_layers_page_rebuilds_the_bands(page, live_ser
     page.select_option("[data-testid=model-select]", "torch-net")
     page.wait_for_selector("[data-testid=band-fc1]")
     assert wait_done(page) == "5"
-    assert page.url.endswith("/layers?model=torch-net")
+    assert "/layers?model=torch-net" in page.url
     assert page.locator("[data-testid=band-dropout1]").count() == 0
     # A chosen cell is explained with torch-net's own 5x5 weights (keras-mnist's are 3x3).
     with page.expect_response(lambda response: "/api/explain" in response.url) as explained:

@@ -89,12 +89,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from webapp import api, errors, i18n, pages
+    from webapp import api, errors, i18n, pages, testset
 
     errors.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(testset.bp)
     _count_requests(app)  # first, so that every request that ends was counted as started
     app.before_request(_read_body)
     app.after_request(_security_headers)

@@ -1,4 +1,4 @@
-"""The HTML pages: the drawing pad and the layers view."""
+"""The HTML pages: the drawing pad, the layers view and each network's record."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import format_number, format_percent, gettext
 
+from webapp import record
 from webapp.model import CARD_FILE, discover
 
 bp = Blueprint("pages", __name__)
@@ -71,6 +72,7 @@ def inject_model_summary() -> dict:
         "chosen_model": chosen_model,
         "linked_model": linked_model,
         "format_number": format_number,
+        "current_model": chosen_model(),
     }
 
 
@@ -90,3 +92,14 @@ def layers() -> str:
 def playground() -> str:
     """Show the convolution and pooling playground: the seeds' examples, any kernel, stride, padding."""
     return render_template("playground.html")
+
+
+@bp.get("/record")
+def record_page() -> tuple[str, int] | str:
+    """Show a network's record: accuracy per digit, confusion matrix, learning curves, layers."""
+    name = request.args.get("model") or record.default_network()
+    try:
+        view = record.view(name)
+    except record.UnknownNetwork:
+        return render_template("record.html", record=None, missing=name, networks=record.network_names()), 404
+    return render_template("record.html", record=view, networks=record.network_names())

@@ -1,14 +1,14 @@
 // The drawing page: draw a digit, read it live.
 
-import { describeError, postImage } from './lib/api.js';
+import { ApiError, describeError, postImage } from './lib/api.js';
 import { connectCompare, markChosen, renderCompare } from './lib/compare.js';
 import { connectPad } from './lib/controls.js';
+import { connectExamples } from './lib/examples.js';
 import { language, t } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
 import { apiUrl, chooseModel, inputSize, onModelChange } from './lib/network.js';
 import { Pad } from './lib/pad.js';
 import { buildBars, renderImage, renderProbabilities } from './lib/render.js';
-import { saveDrawing } from './lib/store.js';
 
 const page = document.body.dataset;
 const pad = new Pad(document.querySelector('[data-testid=pad]'));
@@ -48,6 +48,7 @@ function showNothing() {
 }
 
 function showAnswer(answer) {
+  examples.answered(answer);
   renderProbabilities(bars, answer.probabilities);
   renderImage(modelInput, answer.input);
   describeInput(answer.input.length);
@@ -81,6 +82,12 @@ function showAnswer(answer) {
   }
 }
 
+function showError(error) {
+  showStatus(error instanceof ApiError ? describeError(error) : error.message, 'error');
+}
+
+const examples = connectExamples(document.querySelector('.examples'), pad, { onError: showError });
+
 const reader = new LiveReader({
   // One request reads the drawing with the chosen network and with every other one for the strip.
   request: async (signal) => postImage(apiUrl(page.predictUrl, { compare: 1 }), await pad.toBlob(), signal),
@@ -101,6 +108,7 @@ connectPad(pad, reader, {
   onChange: () => {
     hint.hidden = !pad.isEmpty;
   },
+  onError: showError,
 });
 
 connectCompare(compare, chooseModel);
@@ -110,6 +118,3 @@ onModelChange((name) => {
   if (!pad.isEmpty) reader.changed({ final: true });
 });
 describeInput(inputSize());
-
-// The layers page opens on the same drawing (kept in localStorage).
-document.querySelector('#to-layers').addEventListener('click', () => saveDrawing(pad.drawing));

@@ -1,9 +1,10 @@
 // The layers page: every layer of the network on the user's own drawing.
 
-import { describeError, getJson, postImage } from './lib/api.js';
+import { ApiError, describeError, getJson, postImage } from './lib/api.js';
 import { Band, legend } from './lib/bands.js';
 import { extent, paintHeatmap, scaleFor } from './lib/colours.js';
 import { connectPad } from './lib/controls.js';
+import { connectExamples } from './lib/examples.js';
 import { ExplainPanel } from './lib/explainpanel.js';
 import { language, t } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
@@ -48,6 +49,7 @@ function kernels() {
 }
 
 function showAnswer(answer) {
+  examples.answered(answer);
   layers = decodeLayers(answer);
   fields = receptiveFields(layers);
   if (!bands) {
@@ -61,6 +63,7 @@ function showAnswer(answer) {
   }
   paintBands();
   bandsNode.hidden = false;
+  delete bandsNode.dataset.stale;
   emptyNode.hidden = true;
   if (chosen) explainCell(chosen.layer, chosen.at, { focus: null });
   prediction.textContent = answer.digit === null ? '?' : String(answer.digit);
@@ -111,12 +114,25 @@ document.querySelectorAll('input[name=scale]').forEach((input) =>
 function showNothing() {
   prediction.textContent = '';
   status.dataset.kind = 'info';
+  if (bands) {
+    // Cleared: the bands stay where they are, dimmed, so the page does not collapse under the reader.
+    bandsNode.dataset.stale = 'true';
+    status.textContent = t('The pad is empty: these layers show the last drawing. Ctrl+Z brings it back.');
+    return;
+  }
   status.textContent = t('Draw a digit to see each layer at work.');
   bandsNode.hidden = true;
   emptyNode.hidden = false;
   chosen = null;
   panel.hide();
 }
+
+function showError(error) {
+  status.dataset.kind = 'error';
+  status.textContent = error instanceof ApiError ? describeError(error) : error.message;
+}
+
+const examples = connectExamples(document.querySelector('.examples'), pad, { onError: showError });
 
 const reader = new LiveReader({
   request: async (signal) => postImage(apiUrl(page.featuresUrl), await pad.toBlob(), signal),
@@ -131,7 +147,7 @@ const reader = new LiveReader({
   interval: 400,
 });
 
-connectPad(pad, reader, { undoButton, clearButton, onEmpty: showNothing, keysBlocked: () => zoom.open });
+connectPad(pad, reader, { undoButton, clearButton, onEmpty: showNothing, onError: showError, keysBlocked: () => zoom.open });
 
 // Another network: other layers, other kernels; the bands are built again from its answer.
 onModelChange(() => {
