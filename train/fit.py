@@ -14,6 +14,17 @@ from train.data import Mnist
 from train.model import CONV1_FILTERS, CONV2_FILTERS, DENSE_UNITS, NUM_CLASSES, build_model
 
 
+def card_test_section(images: int, accuracy: float, per_digit_accuracy: list[float], confusion: np.ndarray) -> dict:
+    """A card's "test" section: accuracy overall and per digit, and the confusion matrix."""
+    return {
+        "images": images,
+        "accuracy": round(accuracy, 5),
+        "per_digit_accuracy": [round(value, 5) for value in per_digit_accuracy],
+        "confusion_matrix": confusion.tolist(),
+        "confusion_matrix_axes": "rows = true digit, columns = predicted digit",
+    }
+
+
 def layer_table(model: keras.Model) -> list[dict]:
     """The model card's architecture: each layer's name, kind, output shape, parameters and settings."""
     table = []
@@ -91,13 +102,7 @@ class TrainingResult:
             "architecture": layer_table(self.model),
             "parameters": {"total": int(self.model.count_params()), "trainable": trainable},
             "input": "uint8 28x28x1, ink = 255, MNIST format (digit fit in 20x20, centred by centre of mass)",
-            "test": {
-                "images": self.test_images,
-                "accuracy": round(self.test_accuracy, 5),
-                "per_digit_accuracy": [round(value, 5) for value in self.per_digit_accuracy],
-                "confusion_matrix": self.confusion.tolist(),
-                "confusion_matrix_axes": "rows = true digit, columns = predicted digit",
-            },
+            "test": card_test_section(self.test_images, self.test_accuracy, self.per_digit_accuracy, self.confusion),
             "training": {
                 **self.settings,
                 "best_epoch": self.best_epoch,

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from train.data import Mnist
-from train.fit import confusion_and_per_digit, layer_table
+from train.fit import confusion_and_per_digit, layer_table, card_test_section
 from train.model import build
 from train.networks import Network, Recipe
 from webapp.preprocess import fit_to_input
@@ -77,13 +77,7 @@ class SeedResult:
             },
             "input_size": size,
             "input": f"uint8 {size}x{size}x1, ink = 255, {field}",
-            "test": {
-                "images": self.test_images,
-                "accuracy": round(self.test_accuracy, 5),
-                "per_digit_accuracy": [round(value, 5) for value in self.per_digit_accuracy],
-                "confusion_matrix": self.confusion.tolist(),
-                "confusion_matrix_axes": "rows = true digit, columns = predicted digit",
-            },
+            "test": card_test_section(self.test_images, self.test_accuracy, self.per_digit_accuracy, self.confusion),
             "training": {
                 "recipe": recipe.source,
                 "epochs": recipe.epochs,
