@@ -10,7 +10,7 @@ concurrency, the same requests going through LiteRT and through TensorFlow
 in the same workers.
 Prints figures; passes or fails nothing.
 
-    python -m bench [--seconds 4]
+    python -m bench [--seconds 4] [--litert-only]
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ GZIP = (("Accept-Encoding", "gzip"),)
 LITERT_ENDPOINTS = [
     ("trivial (ceiling)", "/bench/trivial", ()),
     ("/api/predict", "/api/predict", ()),
+    # What the drawing page sends on every update: every served network's reading, one request.
+    ("predict ?compare=1", "/api/predict?compare=1", ()),
     ("/api/features", "/api/features", ()),
     ("/api/features gzip", "/api/features", GZIP),
 ]
@@ -82,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each measurement")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--litert-only", action="store_true",
+                        help="only the served endpoints: no TensorFlow baseline (quicker; memory and ratios omitted)")
     args = parser.parse_args(argv)
+    tensorflow_endpoints = [] if args.litert_only else TENSORFLOW_ENDPOINTS
 
     body = page_png()
     started = time.perf_counter()
@@ -95,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         pids = children(master.pid)
         warm(port, LITERT_ENDPOINTS, body, pids, seconds=2.0)
         memory_litert = worker_memory(master.pid)
-        warm(port, TENSORFLOW_ENDPOINTS, body, pids)
+        warm(port, tensorflow_endpoints, body, pids)
         memory_tensorflow = worker_memory(master.pid)
-        results, cpu = measure(port, LITERT_ENDPOINTS + TENSORFLOW_ENDPOINTS, body, args.seconds, pids)
+        results, cpu = measure(port, LITERT_ENDPOINTS + tensorflow_endpoints, body, args.seconds, pids)
 
-    endpoints = LITERT_ENDPOINTS + TENSORFLOW_ENDPOINTS
+    endpoints = LITERT_ENDPOINTS + tensorflow_endpoints
     print(f"{'endpoint':<20} {'p50 ms':>8} {'p99 ms':>8} " + " ".join(f"{f'req/s c={c}':>11}" for c in CONCURRENCY)
           + f" {'errors':>7} {'server CPU ms/req':>18}")
     for name, _, _ in endpoints:
@@ -108,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<20} {single.percentile(50):8.2f} {single.percentile(99):8.2f} "
               + " ".join(f"{results[(name, c)].throughput:11.0f}" for c in CONCURRENCY) + f" {errors:7d}"
               + f" {cpu[name]:18.3f}")
+
+    print(f"\n  ?compare=1 / predict, server CPU per request: {cpu['predict ?compare=1'] / cpu['/api/predict']:.2f}x")
+    if args.litert_only:
+        return 0
 
     def ratio(numerator: str, denominator: str, concurrency: int) -> float:
         return results[(numerator, concurrency)].throughput / max(results[(denominator, concurrency)].throughput, 1e-9)
