@@ -25,7 +25,7 @@ from PIL import Image
 
 from webapp import create_app, features
 from webapp.api import admitted, compressed, prepared_image, reading, requested_network
-from webapp.model import KERAS_FILE
+from webapp.artifacts import KERAS_FILE
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
 

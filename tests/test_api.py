@@ -69,7 +69,7 @@ def test_low_confidence_is_uncertain(app, client, seven_png):
 
 
 def test_input_is_what_the_model_saw(client, seven_png):
-    from webapp.model import get_network
+    from webapp.registry import get_network
 
     answer = client.post("/api/predict", data=seven_png, content_type="image/png").get_json()
     image = np.array(answer["input"], dtype=np.uint8)
@@ -170,7 +170,7 @@ def test_health_and_readiness(client):
 
 def test_readiness_is_503_until_the_model_has_loaded(small_artifacts):
     from webapp import create_app
-    from webapp.model import get_holder
+    from webapp.registry import get_holder
 
     app = create_app({"TESTING": True, "ARTIFACTS_DIR": str(small_artifacts)})
     holder = get_holder(app)

@@ -90,3 +90,29 @@ def test_the_drawing_page_has_one_compare_entry_per_network(shipped_client):
     for name in ("digit-lens", "keras-mnist", "lenet", "simple-convnet", "torch-net"):
         assert f'<li data-model="{name}"' in html
     assert '<li data-model="lenet" aria-current="true">' in html
+
+
+def test_compare_runs_each_network_once_and_the_gate_once(shipped_client, three_png, monkeypatch):
+    """?compare=1, which the drawing page sends on every update: one forward pass per network, one gate call."""
+    from webapp.gate import Gate
+    from webapp.model import Network
+
+    shipped_client.get("/readyz")
+    calls = []
+    for cls, method in ((Network, "predict"), (Network, "features"), (Gate, "not_a_digit")):
+        original = getattr(cls, method)
+
+        def counted(self, *args, _original=original, _method=method, **kwargs):
+            calls.append((_method, getattr(self, "name", "gate")))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, counted)
+    answer = shipped_client.post("/api/predict?model=lenet&compare=1", data=three_png, content_type="image/png").get_json()
+    assert answer["digit"] == 3 and len(answer["compare"]) == 5
+    gate_calls = [call for call in calls if call[0] == "not_a_digit"]
+    network_calls = [call for call in calls if call[0] != "not_a_digit"]
+    assert len(gate_calls) == 1
+    # The gate is a Network too: its one call is a predict of "_gate"; every served network runs exactly once.
+    served = sorted(name for method, name in network_calls if name != "_gate")
+    assert served == ["digit-lens", "keras-mnist", "lenet", "simple-convnet", "torch-net"]
+    assert all(method == "predict" for method, _ in network_calls)

@@ -131,7 +131,8 @@ def test_dense_softmax_flatten_relu_rescale():
 
 def served_networks():
     """(name, network) for every network the app serves."""
-    from webapp.model import ARTIFACTS, Network, discover
+    from webapp.artifacts import ARTIFACTS, discover
+    from webapp.model import Network
 
     return [(name, Network.load(ARTIFACTS / name)) for name in discover(ARTIFACTS)]
 

@@ -43,7 +43,7 @@ def client_module(app):
 
 
 def test_one_entry_per_layer_in_model_order(app, answer):
-    from webapp.model import get_holder
+    from webapp.registry import get_holder
 
     model = get_holder(app).get(timeout=60).get()
     assert [layer["name"] for layer in answer["layers"]] == [info.name for info in model.layers]
@@ -56,7 +56,7 @@ def test_one_entry_per_layer_in_model_order(app, answer):
 
 
 def test_values_decode_to_what_the_model_computes(app, answer):
-    from webapp.model import get_holder
+    from webapp.registry import get_holder
 
     model = get_holder(app).get(timeout=60).get()
     image = np.array(answer["input"], dtype=np.uint8)

@@ -17,7 +17,9 @@ import pytest
 
 from tests.conftest import SMALL_32
 from train.drawings import random_drawing, render
-from webapp.model import CARD_FILE, Network, Registry, discover
+from webapp.artifacts import CARD_FILE, discover
+from webapp.model import Network
+from webapp.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +63,7 @@ def test_a_network_folder_is_all_it_takes(small_artifacts, tmp_path, seven_png):
 
 
 def test_a_32x32_network_sees_the_28x28_digit_centred_with_a_2px_border(client, app, seven_png):
-    from webapp.model import get_network
+    from webapp.registry import get_network
 
     default = client.post("/api/predict", data=seven_png, content_type="image/png").get_json()
     answer = client.post(f"/api/predict?model={SMALL_32}", data=seven_png, content_type="image/png").get_json()
@@ -201,7 +203,7 @@ def test_serving_never_imports_tensorflow_or_keras(tmp_path, seven_png):
 
 
 def test_the_card_of_each_shipped_network_is_valid_json_with_its_name():
-    from webapp.model import ARTIFACTS
+    from webapp.artifacts import ARTIFACTS
 
     for name in discover(ARTIFACTS):
         card = json.loads((ARTIFACTS / name / CARD_FILE).read_text())

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from train.networks import DEFAULT_NETWORK, NETWORKS, SEED_NETWORKS
-from webapp.preprocess import fit_to_input
+from webapp.model import fit_to_input
 
 # Each seed's own figures, layer by layer (trainable layers: output shape, parameters).
 SEED_TABLES = {
@@ -186,7 +186,8 @@ def test_drawn_figures_count_the_top_digit_and_no_digit_as_wrong():
 
 @pytest.mark.parametrize("name", sorted(SEED_TABLES))
 def test_each_shipped_network_reads_mnist_at_its_recorded_accuracy(name, mnist):
-    from webapp.model import ARTIFACTS, Network
+    from webapp.artifacts import ARTIFACTS
+    from webapp.model import Network
 
     network = Network.load(ARTIFACTS / name)  # the served LiteRT files, as a worker loads them
     assert network.input_size == INPUT_SIZES[name] and network.parameters == SEED_TOTALS[name]

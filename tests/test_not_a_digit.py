@@ -14,7 +14,7 @@ import pytest
 from train.drawings import NON_DIGITS, STYLES, VARIANTS, render, scribble, shaped_drawing, tap
 from webapp import create_app
 from webapp.gate import GATE_FOLDER, Gate
-from webapp.model import ARTIFACTS
+from webapp.artifacts import ARTIFACTS
 
 SEEDS = range(5)
 

@@ -23,7 +23,7 @@ assert '<html lang="ja"' in japanese and "ネットワークの中" in japanese,
 assert client.get("/i18n/ja.json").get_json()["messages"]["Undo"] == "元に戻す"
 import io, sys
 from PIL import Image
-from webapp.model import ARTIFACTS, DEFAULT_MODEL, SERVED_FILES, discover
+from webapp.artifacts import ARTIFACTS, DEFAULT_MODEL, SERVED_FILES, discover
 assert str(ARTIFACTS).startswith({unpacked!r}) and DEFAULT_MODEL in discover(ARTIFACTS)
 for name in discover(ARTIFACTS):
     assert all((ARTIFACTS / name / file).is_file() for file in SERVED_FILES), name

@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
 from tests.conftest import SCREENSHOTS
-from webapp.model import ARTIFACTS, discover
+from webapp.artifacts import ARTIFACTS, discover
 
 pytestmark = pytest.mark.browser
 

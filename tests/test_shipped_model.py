@@ -8,7 +8,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from webapp.model import ARTIFACTS, DEFAULT_MODEL, KERAS_FILE, Network, discover
+from webapp.artifacts import ARTIFACTS, DEFAULT_MODEL, KERAS_FILE, discover
+from webapp.model import Network
 
 SHIPPED = discover(ARTIFACTS)
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from train.data import CHECKSUMS
-from webapp import create_app, record
+from webapp import create_app, record, registry
 from webapp.mnist import FOLDER, shipped_test_set
-from webapp.model import SERVED_FILES
+from webapp.artifacts import SERVED_FILES
 
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # CONTRACT.md
 
@@ -92,7 +92,7 @@ def test_bad_queries_are_clear_errors(shipped, url, status, code):
 
 def test_every_cell_lists_the_digits_the_card_counts(shipped):
     """Each confusion-matrix cell's digits: as many as the card says, each with that label."""
-    matrix = record.card("digit-lens")["test"]["confusion_matrix"]
+    matrix = registry.network_card("digit-lens")["test"]["confusion_matrix"]
     labels = shipped_test_set().labels
     for label in range(10):
         for predicted in range(10):
@@ -107,11 +107,11 @@ def test_cells_page_through_their_digits(shipped):
     rest = shipped.get("/api/mnist?label=1&predicted=1&limit=500&offset=500").get_json()
     last = shipped.get("/api/mnist?label=1&predicted=1&limit=500&offset=1000").get_json()
     indices = [digit["index"] for part in (first, rest, last) for digit in part["digits"]]
-    assert len(indices) == len(set(indices)) == first["total"] == record.card("digit-lens")["test"]["confusion_matrix"][1][1]
+    assert len(indices) == len(set(indices)) == first["total"] == registry.network_card("digit-lens")["test"]["confusion_matrix"][1][1]
 
 
 def test_record_view_agrees_with_the_card(shipped):
-    card = record.card("digit-lens")
+    card = registry.network_card("digit-lens")
     view = record.view("digit-lens")
     matrix = card["test"]["confusion_matrix"]
     assert [item["right"] for item in view["digits"]] == [matrix[digit][digit] for digit in range(10)]
@@ -123,7 +123,7 @@ def test_record_view_agrees_with_the_card(shipped):
 
 
 def test_learning_curves_follow_the_history(shipped):
-    history = record.card("digit-lens")["training"]["history"]
+    history = registry.network_card("digit-lens")["training"]["history"]
     charts = record.learning_charts(history, best_epoch=28)
     loss, accuracy = charts
     for chart, keys in ((loss, ("loss", "val_loss")), (accuracy, ("accuracy", "val_accuracy"))):
@@ -140,7 +140,7 @@ def test_learning_curves_follow_the_history(shipped):
 
 def test_the_record_page_shows_the_card(shipped):
     html = shipped.get("/record").get_data(as_text=True)
-    card = record.card("digit-lens")
+    card = registry.network_card("digit-lens")
     assert f"{card['test']['accuracy'] * 100:.2f}%" in html and f"{card['parameters']['total']:,}" in html
     assert all(f"{layer['parameters']:,}" in html for layer in card["architecture"])
     assert html.count('class="cell"') == sum(1 for row in record.view("digit-lens")["matrix"] for cell in row if cell["count"])
@@ -159,13 +159,13 @@ def test_recorded_predictions_give_the_cards_confusion_matrix(shipped):
     A card without them shows its matrix as plain numbers (no digits to list); the default network must have them.
     """
     checked = []
-    for name in record.network_names():
+    for name in registry.network_names():
         predictions = record.test_predictions(name)
         if predictions is None:
             continue
         confusion = np.zeros((10, 10), dtype=int)
         np.add.at(confusion, (shipped_test_set().labels, predictions), 1)
-        assert confusion.tolist() == record.card(name)["test"]["confusion_matrix"], name
+        assert confusion.tolist() == registry.network_card(name)["test"]["confusion_matrix"], name
         checked.append(name)
     assert "digit-lens" in checked
 
@@ -199,7 +199,7 @@ def with_seed_card(tmp_path):
 
 def test_every_network_with_a_card_has_a_record(with_seed_card):
     client = with_seed_card
-    assert record.network_names() == ["digit-lens", "lenet"]
+    assert registry.network_names() == ["digit-lens", "lenet"]
     view = record.view("lenet")
     assert view["validation_is_test"] and not record.view("digit-lens")["validation_is_test"]
     assert view["errors"] == 5 and view["digits"][7]["right"] == 100 and view["parameters"] == 1166

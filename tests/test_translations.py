@@ -212,7 +212,9 @@ def test_a_third_language_is_one_more_catalogue(tmp_path):
     assert 'hreflang="en" lang="en">English</a>' in html and 'hreflang="ja" lang="ja">日本語</a>' in html
     assert html_lang(app.test_client().get("/layers", headers={"Accept-Language": "fr-FR,fr;q=0.9"})) == "fr"
     served = client.get("/i18n/fr.json").get_json()
-    assert served["plurals"] == 2
+    # As many plural forms as Babel's CLDR data gives French (2 before Babel 2.19, 3 since): the app
+    # serves what the catalogue says, whichever Babel made it.
+    assert served["plurals"] == french.num_plurals >= 2
     assert served["messages"]["Inside the network"] == "Dans le réseau"
     assert served["messages"]["output %(shape)s · %(num)s parameter"] == [
         "sortie %(shape)s · %(num)s paramètre",

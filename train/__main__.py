@@ -23,9 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from train.networks import NETWORKS
-from webapp.model import CARD_FILE, KERAS_FILE
-
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "webapp" / "artifacts"
+from webapp.artifacts import ARTIFACTS as DEFAULT_OUT
+from webapp.artifacts import CARD_FILE, KERAS_FILE
 
 EPOCHS = 30
 BATCH_SIZE = 128

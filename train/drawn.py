@@ -26,9 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from train.networks import NETWORKS
-from webapp.model import CARD_FILE, KERAS_FILE
-
-DEFAULT_ARTIFACTS = Path(__file__).resolve().parent.parent / "webapp" / "artifacts"
+from webapp.artifacts import ARTIFACTS as DEFAULT_ARTIFACTS
+from webapp.artifacts import CARD_FILE, KERAS_FILE
 DRAWN_COUNT = 2000
 DRAWN_SEED = 7
 
@@ -91,7 +90,7 @@ def keras_probabilities(path: Path, images: np.ndarray, input_size: int) -> np.n
     """Run a trained .keras file on MNIST-format images (padded to its input size)."""
     import keras
 
-    from webapp.preprocess import fit_to_input
+    from webapp.model import fit_to_input
 
     model = keras.saving.load_model(path)
     return np.asarray(model.predict(fit_to_input(images, input_size)[..., None], batch_size=500, verbose=0))

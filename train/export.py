@@ -1,7 +1,7 @@
 """python -m train.export: turn a trained Keras network into what the server runs (LiteRT), checked first.
 
 For each network folder ``webapp/artifacts/<name>/`` holding a ``model.keras``,
-writes beside it (file names in ``webapp/model.py``):
+writes beside it (file names in ``webapp/artifacts.py``):
 
 - ``predict.tflite``: float32 LiteRT model, image -> ten probabilities;
 - ``layers.tflite``: every layer's output, each named after its layer (the
@@ -41,10 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
+from webapp import artifacts as layout
 from webapp import model as runtime
 from webapp.features import CONFIG_KEYS
 
-ARTIFACTS = runtime.ARTIFACTS
+ARTIFACTS = layout.ARTIFACTS
 
 # What "the same outputs" means (the issue's targets).
 PROBABILITY_TOLERANCE = 1e-5
@@ -225,7 +226,7 @@ def export_model(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if card is None:
-        card = json.loads((folder / runtime.CARD_FILE).read_text()) if (folder / runtime.CARD_FILE).is_file() else {}
+        card = layout.read_card(folder) if (folder / layout.CARD_FILE).is_file() else {}
     input_shape = [int(size) for size in model.inputs[0].shape[1:]]
     if len(input_shape) != 3 or input_shape[0] != input_shape[1] or input_shape[2] != 1:
         raise ExportError(f"{folder.name}: the input must be HxWx1 with H = W, not {input_shape}")
@@ -234,13 +235,13 @@ def export_model(
     with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as staging_name:
         staging = Path(staging_name) / folder.name
         staging.mkdir()
-        (staging / runtime.PREDICT_FILE).write_bytes(convert(model))
-        (staging / runtime.LAYERS_FILE).write_bytes(convert(layers_model(model)))
-        (staging / runtime.LAYERS_JSON).write_text(
+        (staging / layout.PREDICT_FILE).write_bytes(convert(model))
+        (staging / layout.LAYERS_FILE).write_bytes(convert(layers_model(model)))
+        (staging / layout.LAYERS_JSON).write_text(
             json.dumps({"input_size": input_shape[0], "layers": records}, indent=1) + "\n"
         )
-        np.savez_compressed(staging / runtime.WEIGHTS_FILE, **layer_weights(model))
-        (staging / runtime.CARD_FILE).write_text(json.dumps(card))
+        np.savez_compressed(staging / layout.WEIGHTS_FILE, **layer_weights(model))
+        (staging / layout.CARD_FILE).write_text(json.dumps(card))
 
         network = runtime.Network.load(staging, pool_size=1)
         parity = check_parity(model, network, images)
@@ -257,7 +258,7 @@ def export_model(
         )
         card["litert"]["files"] = {
             name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)}
-            for name in (runtime.PREDICT_FILE, runtime.LAYERS_FILE, runtime.LAYERS_JSON, runtime.WEIGHTS_FILE)
+            for name in (layout.PREDICT_FILE, layout.LAYERS_FILE, layout.LAYERS_JSON, layout.WEIGHTS_FILE)
         }
         test = dict(card.get("test", {}))
         # One character per test image, in MNIST's order: the digit the served network reads.
@@ -265,8 +266,8 @@ def export_model(
         if labels is not None:
             test["served_accuracy"] = round(float((parity.predictions == labels).mean()), 5)
         card["test"] = test
-        (staging / runtime.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-        for name in runtime.SERVED_FILES:
+        (staging / layout.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+        for name in layout.SERVED_FILES:
             os.replace(staging / name, folder / name)
     if verbose:
         worst = max(parity.layer_max_abs_difference.items(), key=lambda item: item[1])
@@ -282,7 +283,7 @@ def export_folder(folder: Path, images: np.ndarray, labels: np.ndarray | None = 
     """Export the ``model.keras`` of a network folder (see ``export_model``)."""
     import keras
 
-    model = keras.saving.load_model(Path(folder) / runtime.KERAS_FILE, compile=False)
+    model = keras.saving.load_model(Path(folder) / layout.KERAS_FILE, compile=False)
     return export_model(model, folder, images, labels)
 
 
@@ -295,7 +296,7 @@ def exportable(artifacts: Path = ARTIFACTS) -> list[str]:
     return sorted(
         folder.name
         for folder in artifacts.iterdir()
-        if not folder.name.startswith(("_", ".")) and (folder / runtime.KERAS_FILE).is_file()
+        if not folder.name.startswith(("_", ".")) and (folder / layout.KERAS_FILE).is_file()
     )
 
 
@@ -309,9 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     from train import data
 
     names = args.model or exportable(args.artifacts)
-    missing = [name for name in names if not (args.artifacts / name / runtime.KERAS_FILE).is_file()]
+    missing = [name for name in names if not (args.artifacts / name / layout.KERAS_FILE).is_file()]
     if missing or not names:
-        print(f"error: no {runtime.KERAS_FILE} for {', '.join(missing) or 'any network'} in {args.artifacts}",
+        print(f"error: no {layout.KERAS_FILE} for {', '.join(missing) or 'any network'} in {args.artifacts}",
               file=sys.stderr)
         return 2
     try:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "webapp" / "artifacts" / "_gate"
-MODEL_FILENAME = "model.keras"
-CARD_FILENAME = "card.json"
+from webapp.artifacts import ARTIFACTS, CARD_FILE, GATE_FOLDER, KERAS_FILE
+
+DEFAULT_OUT = ARTIFACTS / GATE_FOLDER
 
 EPOCHS = 10
 BATCH_SIZE = 128
@@ -219,7 +219,7 @@ def save_and_export(model, fields: dict, mnist, out: Path, seconds: float, comma
     out.mkdir(parents=True, exist_ok=True)
     serving = keras.models.clone_model(model)  # the same network without the optimizer's state
     serving.set_weights(model.get_weights())
-    serving.save(out / MODEL_FILENAME)
+    serving.save(out / KERAS_FILE)
     mnist_not_digit = serving.predict(mnist.test_images[..., None], batch_size=1000, verbose=0)[:, 1]
     card = {
         "name": "not-a-digit gate",
@@ -240,7 +240,7 @@ def save_and_export(model, fields: dict, mnist, out: Path, seconds: float, comma
     card = export_model(serving, out, mnist.test_images, card=card)
     # The export's "predictions" are a digit reader's; the gate's answer per test image is 0 (digit) or 1 (not).
     card["mnist_test"]["decisions"] = card.pop("test")["predictions"]
-    (out / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     return card
 
 

@@ -83,7 +83,7 @@ NETWORKS: dict[str, Network] = {
                 "Dense(10, activation='softmax') into logits + Softmax, so the layers page can show a convolution "
                 "before and after ReLU; the arithmetic is the same.",
                 "Input 32x32 as LeNet-5's: MNIST's 28x28 digit centred in a 32x32 field with a 2-pixel zero border, "
-                "in training and in serving (webapp.preprocess.fit_to_input).",
+                "in training and in serving (webapp.model.fit_to_input).",
             ),
         ),
         Network(

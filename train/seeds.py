@@ -21,7 +21,7 @@ from train.data import Mnist
 from train.fit import confusion_and_per_digit, layer_table, card_test_section
 from train.model import build
 from train.networks import Network, Recipe
-from webapp.preprocess import fit_to_input
+from webapp.model import fit_to_input
 
 TEST_BATCH = 1000
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask
 from werkzeug.routing import Map
 
-from webapp.errors import ApiError
-from webapp.model import ARTIFACTS, DEFAULT_MODEL
+from webapp.artifacts import ARTIFACTS, DEFAULT_MODEL
+from webapp.errors import SECURITY_HEADERS  # noqa: F401 - importable from here, as before
 from webapp.preprocess import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 
 DEFAULTS: dict[str, Any] = {
@@ -50,19 +45,6 @@ DEFAULTS: dict[str, Any] = {
     "UNCERTAIN_BELOW": 0.5,
 }
 
-# On every answer, the app's and the server's own (see errors.write_server_error).
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-
-
 def _resource_dir(name: str) -> str:
     """``static`` or ``templates``: top level in a checkout, ``webapp/_<name>`` in an installed package."""
     package = Path(__file__).resolve().parent
@@ -89,16 +71,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from webapp import api, errors, i18n, pages, testset
+    from webapp import admission, api, errors, i18n, pages, testset
 
     errors.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(testset.bp)
-    _count_requests(app)  # first, so that every request that ends was counted as started
-    app.before_request(_read_body)
-    app.after_request(_security_headers)
+    admission.init_app(app)
     return app
 
 
@@ -119,93 +99,3 @@ class _Routes(Map):
 
 class _Flask(Flask):
     url_map_class = _Routes
-
-
-class RequestCounts:
-    """Requests this process has started and finished: equal when none is in flight."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.started = 0
-        self.finished = 0
-
-    def start(self) -> None:
-        with self._lock:
-            self.started += 1
-
-    def finish(self, error: BaseException | None = None) -> None:
-        with self._lock:
-            self.finished += 1
-
-
-def _count_requests(app: Flask) -> None:
-    # gunicorn's worker_exit hook logs these, so a shutdown shows whether any request was cut off.
-    counts = RequestCounts()
-    app.extensions["digit_lens_requests"] = counts
-    app.before_request(counts.start)
-    app.teardown_request(counts.finish)
-
-
-def _read_body() -> None:
-    """Read the whole request body before any view runs, within a deadline and the size limit.
-
-    A view then holds a work slot only for work, never while a slow or
-    stalled client is still sending. A body over MAX_CONTENT_LENGTH is a 413
-    (one sent chunked, with no Content-Length, too: Werkzeug's stream would
-    stop quietly at the limit and the view would read it truncated); one that
-    does not arrive within BODY_TIMEOUT_SECONDS is a 408; a malformed chunked
-    body or a connection that ends early is a 400. Everything after sees an
-    ordinary request whose body is in memory.
-    """
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    length = request.content_length
-    if length is not None and length > limit:
-        raise RequestEntityTooLarge()
-    stream = request.environ["wsgi.input"]
-    try:
-        with _deadline(float(current_app.config["BODY_TIMEOUT_SECONDS"])):
-            body = stream.read(limit + 1 if length is None else length)
-    except BodyTimeout:
-        raise ApiError(
-            408, "body-timeout",
-            f"the request body did not arrive within {current_app.config['BODY_TIMEOUT_SECONDS']:g} s of its "
-            "headers; send the whole request at once",
-        ) from None
-    except Exception:  # noqa: BLE001 - the server's reader says how the framing was broken, in its own classes
-        raise ApiError(
-            400, "invalid-body",
-            "the request body could not be read: its chunked encoding is malformed or the connection ended "
-            "before the body did; send a complete body with Content-Length or valid chunked encoding",
-        ) from None
-    if len(body) > limit:
-        raise RequestEntityTooLarge()
-    if length is not None and len(body) < length:
-        raise ApiError(400, "invalid-body", f"the connection ended after {len(body)} of the {length} bytes "
-                       "Content-Length announced; send the whole body")
-    request.environ["wsgi.input"] = io.BytesIO(body)
-    request.environ["CONTENT_LENGTH"] = str(len(body))
-    request.environ.pop("HTTP_TRANSFER_ENCODING", None)
-    request.environ.pop("wsgi.input_terminated", None)
-
-
-class BodyTimeout(Exception):
-    """The request body did not arrive in time."""
-
-
-def _deadline(seconds: float) -> contextlib.AbstractContextManager:
-    """Raise BodyTimeout in this request after ``seconds``: on gevent, where a
-    waiting read can be interrupted; elsewhere (tests, a threaded server) no limit."""
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("socket"):
-        import gevent
-
-        return gevent.Timeout(seconds, BodyTimeout)
-    return contextlib.nullcontext()
-
-
-def _security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import gzip
 import json
-import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from webapp import explain, features
+from webapp.admission import _work_slots, admitted  # noqa: F401 - importable from here, as before
 from webapp.errors import ApiError
 from webapp.gate import Gate
-from webapp.model import ModelNotReady, Network, Registry, UnknownModel, get_holder, get_registry
+from webapp.model import Network
 from webapp.preprocess import Prepared, PreprocessError, prepare
-from webapp.process_local import per_process
+from webapp.registry import ModelNotReady, Registry, UnknownModel, get_holder, get_registry
 
 bp = Blueprint("api", __name__)
 
@@ -126,80 +122,27 @@ def requested_network() -> Network:
         ) from None
 
 
-def _work_slots() -> threading.BoundedSemaphore:
-    """This process's slots for reading images."""
-    app = current_app._get_current_object()
-    return per_process(app, "digit_lens_slots", lambda: threading.BoundedSemaphore(int(app.config["WORK_CONCURRENCY"])))
-
-
-class EventLoopLag:
-    """How far behind this process's gevent loop is: the queue a slot cannot see.
-
-    On gevent a request never yields while it computes, so it always finds a
-    work slot free: under a flood, requests wait instead for their turn on the
-    event loop, before they reach the app, and that wait grows without a
-    bound. A greenlet that asks to wake every ``interval`` seconds measures
-    it: how late it wakes (or has been waiting to) is how long anything that
-    became ready now waits to run (as Node's toobusy does).
-    """
-
-    def __init__(self, interval: float = 0.05):
-        self.interval = interval
-        self._due = time.monotonic() + interval
-        self._last_lag = 0.0
-        import gevent
-
-        gevent.spawn(self._tick)  # not a Thread: its start() would wait, inside per_process's lock
-
-    def _tick(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            now = time.monotonic()
-            self._last_lag = max(0.0, now - self._due)
-            self._due = now + self.interval
-
-    def seconds(self) -> float:
-        """The latest lag, or more if the ticker is overdue right now."""
-        return max(self._last_lag, time.monotonic() - self._due)
-
-
-def _event_loop_lag() -> EventLoopLag | None:
-    """This process's lag monitor when it runs on gevent (elsewhere threads wait at the slots)."""
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is None or not monkey.is_module_patched("time"):
+def gate_verdict(prepared: Prepared, gate: Gate | None) -> float | None:
+    """The gate's P(not a digit) for the drawing: None when nothing is drawn or there is no gate."""
+    if prepared.empty or gate is None:
         return None
-    return per_process(current_app._get_current_object(), "digit_lens_loop_lag", EventLoopLag)
+    return gate.not_a_digit(prepared.image)
 
 
-def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
-    """Run ``view`` in one of a few work slots; a request that waits too long for one is answered 503.
-
-    Requests beyond the slots wait here, in a queue the app can see, rather
-    than all decoding at once and thrashing the GIL; when the wait passes
-    QUEUE_TIMEOUT_SECONDS the server is overloaded and says so, instead of
-    letting latency grow without bound.
-    """
-
-    @functools.wraps(view)
-    def wrapper() -> Response:
-        budget = float(current_app.config["QUEUE_TIMEOUT_SECONDS"])
-        lag = _event_loop_lag()
-        slots = _work_slots()
-        if (lag is not None and lag.seconds() > budget) or not slots.acquire(timeout=budget):
-            raise ApiError(503, "busy", "the server is overloaded right now; retry in a moment", {"Retry-After": "1"})
-        try:
-            return view()
-        finally:
-            slots.release()
-
-    return wrapper
-
-
-def reading(prepared: Prepared, network: Network, probabilities: np.ndarray | None, gate: Gate | None = None) -> dict:
+def reading(
+    prepared: Prepared,
+    network: Network,
+    probabilities: np.ndarray | None,
+    gate: Gate | None = None,
+    *,
+    not_a_digit: float | None = None,
+) -> dict:
     """The prediction part of an answer, from the image, the network's probabilities and the gate's verdict.
 
     The probabilities stay the network's own even when the gate says the
     drawing is not a digit: a network trained on ten digits always picks one.
+    ``not_a_digit``, when given, is ``gate_verdict()`` already computed for
+    this drawing, so a request that reads it for several networks runs the gate once.
     """
     if prepared.empty or probabilities is None:
         # Nothing drawn: no guess at all, not the model's opinion of a blank.
@@ -211,7 +154,10 @@ def reading(prepared: Prepared, network: Network, probabilities: np.ndarray | No
     probabilities = probabilities / probabilities.sum()
     best = int(probabilities.argmax())
     confidence = float(probabilities[best])
-    not_a_digit = None if reason or gate is None else gate.not_a_digit(prepared.image)
+    if reason:
+        not_a_digit = None
+    elif not_a_digit is None:
+        not_a_digit = gate_verdict(prepared, gate)
     if not_a_digit is not None and gate.rejects(not_a_digit):
         reason = "not-a-digit"
     if reason is None and confidence < float(current_app.config["UNCERTAIN_BELOW"]):
@@ -235,18 +181,28 @@ def compare_requested() -> bool:
     return value == "1"
 
 
-def comparison(prepared: Prepared) -> list[dict]:
+def comparison(
+    prepared: Prepared, known: dict[str, np.ndarray | None] | None = None, not_a_digit: float | None = None
+) -> list[dict]:
     """Every served network's reading of the same preprocessed drawing: model, digit, confidence, reason.
 
     One request answers for all of them: the PNG is decoded and preprocessed
-    once, and each extra network costs only its own forward pass.
+    once, the gate runs once (``not_a_digit``: its verdict, when already
+    computed), and each network runs once: ``known`` holds the probabilities
+    already computed for this drawing, by network name.
     """
     registry = loaded_registry()
+    known = known or {}
+    if not_a_digit is None:
+        not_a_digit = gate_verdict(prepared, registry.gate)
     answers = []
     for name in registry.names:
         network = registry.get(name)
-        probabilities = None if prepared.empty else network.predict(prepared.image)
-        answer = reading(prepared, network, probabilities, registry.gate)
+        if name in known:
+            probabilities = known[name]
+        else:
+            probabilities = None if prepared.empty else network.predict(prepared.image)
+        answer = reading(prepared, network, probabilities, registry.gate, not_a_digit=not_a_digit)
         answers.append({"model": name, **{key: answer[key] for key in ("digit", "confidence", "reason")}})
     return answers
 
@@ -258,10 +214,14 @@ def predict() -> Response:
     network = requested_network()
     compare = compare_requested()
     prepared = prepared_image()
+    registry = loaded_registry()
+    not_a_digit = gate_verdict(prepared, registry.gate)
     probabilities = None if prepared.empty else network.predict(prepared.image)
-    answer = reading(prepared, network, probabilities, loaded_registry().gate)
+    answer = reading(prepared, network, probabilities, registry.gate, not_a_digit=not_a_digit)
     if compare:
-        answer["compare"] = comparison(prepared)
+        # The chosen network's reading is one of the row's: reuse it when it is the served network itself.
+        known = {network.name: probabilities} if registry.networks.get(network.name) is network else {}
+        answer["compare"] = comparison(prepared, known, not_a_digit)
     return jsonify(answer)
 
 

@@ -10,6 +10,18 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
+# On every answer, the app's and the server's own (see errors.write_server_error).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
 
 class ApiError(Exception):
     """A client error with the contract's shape: status, slug and a message saying what to do."""
@@ -41,7 +53,8 @@ HTTP_MESSAGES = {
 
 
 def init_app(app: Flask) -> None:
-    """Answer every error as JSON."""
+    """Answer every error as JSON; send the security headers with every answer."""
+    app.after_request(security_headers)
 
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
@@ -90,8 +103,6 @@ def write_server_error(sock, status: int, reason: str, message: str) -> None:
     """
     from gunicorn.util import write_nonblock
 
-    from webapp import SECURITY_HEADERS
-
     code, hint = SERVER_ERRORS.get(status, ("internal-error", "the server failed to read this request"))
     detail = f"{reason.lower()}: {message}" if message else reason.lower()
     body = json.dumps({"error": {"code": code, "message": f"{detail}; {hint}"}}).encode()
@@ -99,3 +110,10 @@ def write_server_error(sock, status: int, reason: str, message: str) -> None:
                **SECURITY_HEADERS}
     head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     write_nonblock(sock, head.encode("latin-1") + b"\r\n" + body)
+
+
+def security_headers(response: Response) -> Response:
+    """Add SECURITY_HEADERS to ``response`` (those it does not set itself)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from webapp.model import CARD_FILE, Network
+from webapp.artifacts import CARD_FILE, GATE_FOLDER
+from webapp.model import Network
 
-GATE_FOLDER = "_gate"  # a "_" folder: loaded as a helper, never listed as a served network
+__all__ = ["GATE_FOLDER", "Gate", "load_gate"]
 
 
 @dataclass

@@ -84,13 +84,13 @@ def post_worker_init(worker):
     """Start loading the networks in this worker, now that it has forked."""
     import logging
 
-    from webapp import model
+    from webapp import registry
 
     # The app's own messages (model loaded, errors) go where gunicorn's go.
     app_log = logging.getLogger("webapp")
     app_log.handlers = worker.log.error_log.handlers
     app_log.setLevel(worker.log.error_log.level)
-    model.get_holder(worker.wsgi).start()
+    registry.get_holder(worker.wsgi).start()
 
 
 def worker_exit(server, worker):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.data import IMAGES_MAGIC, LABELS_MAGIC, read_idx_file
+from webapp.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx_file
 
 FOLDER = Path(__file__).resolve().parent / "mnist"
 SIZE = 10_000

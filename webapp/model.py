@@ -1,26 +1,12 @@
-"""The per-process model holder: the exported networks, run by LiteRT from pooled interpreters.
+"""One exported network, run by LiteRT from pooled interpreters: its layers, weights and card.
 
-The server never imports TensorFlow or Keras. Each network is a folder in
-``webapp/artifacts/<name>/`` written by ``python -m train.export``:
-
-    model.keras      the trained Keras model (training and export only; never read here)
-    predict.tflite   float32 LiteRT model: image -> ten probabilities
-    layers.tflite    float32 LiteRT model: image -> every layer's output, each
-                     output named (signature name) after its layer
-    layers.json      input size and every layer's name, kind, output shape,
-                     parameters and settings, in model order
-    weights.npz      every weight as exact float32, keyed "<layer>/<variable>"
-                     ("conv1/kernel", "conv1/bias", ...)
-    card.json        the model card: title, source, accuracy, LiteRT parity figures,
-                     the 10,000 test predictions, training record
-
-The registry discovers the networks from these folders (a folder whose name
-starts with ``_`` is not served, so helper models can live beside them).
+The server never imports TensorFlow or Keras. A network is a folder written
+by ``python -m train.export`` (its files: ``webapp/artifacts.py``); the list
+of served networks and the not-a-digit gate are ``webapp/registry.py``'s.
 A LiteRT ``Interpreter`` is not thread-safe, so each network keeps a small
 pool of interpreters per process, each single-threaded: a request borrows
-one for the duration of a call. Interpreters are made in the process that
-uses them (after gunicorn's fork), by a background thread, so ``/healthz`` and
-``/readyz`` answer while they load.
+one for the duration of a call. ``fit_to_input`` adapts a 28x28 drawing to a
+network's input size, in training (``train/``) and in serving alike.
 """
 
 from __future__ import annotations
@@ -28,11 +14,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
-import os
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,32 +23,40 @@ from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from flask import Flask, current_app
 
-from webapp.preprocess import fit_to_input
-from webapp.process_local import per_process
-
-log = logging.getLogger(__name__)
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_MODEL = "digit-lens"
-
-# The files of one network folder (see the module docstring).
-KERAS_FILE = "model.keras"
-PREDICT_FILE = "predict.tflite"
-LAYERS_FILE = "layers.tflite"
-LAYERS_JSON = "layers.json"
-WEIGHTS_FILE = "weights.npz"
-CARD_FILE = "card.json"
-SERVED_FILES = (PREDICT_FILE, LAYERS_FILE, LAYERS_JSON, WEIGHTS_FILE, CARD_FILE)
+from webapp.artifacts import (  # noqa: F401 - the folder's layout, re-exported for train/ and tests
+    ARTIFACTS,
+    CARD_FILE,
+    KERAS_FILE,
+    LAYERS_FILE,
+    LAYERS_JSON,
+    PREDICT_FILE,
+    SERVED_FILES,
+    WEIGHTS_FILE,
+    read_card,
+)
 
 
-class ModelNotReady(RuntimeError):
-    """The networks are still loading (or failed to load)."""
+def fit_to_input(images: np.ndarray, size: int) -> np.ndarray:
+    """MNIST-format 28x28 image(s) centred in a size x size field with a zero border.
 
+    LeNet-5 read MNIST's 28x28 digits centred in 32x32, so that strokes near
+    the edge still reach a 5x5 filter's centre; the 32x32 networks here do the
+    same, in training and in serving, through this one function.
 
-class UnknownModel(LookupError):
-    """No served network has this name."""
+    Args:
+        images: uint8 ``(28, 28)`` or a batch ``(N, 28, 28)``.
+        size: the field's side, >= 28 with an even border (28 gives the input back).
+
+    Returns:
+        The same dtype, ``(size, size)`` or ``(N, size, size)``.
+    """
+    border, odd = divmod(size - images.shape[-1], 2)
+    if border < 0 or odd or images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"cannot centre {images.shape[-2]}x{images.shape[-1]} images in {size}x{size}")
+    if border == 0:
+        return images
+    return np.pad(images, [(0, 0)] * (images.ndim - 2) + [(border, border), (border, border)])
 
 
 @dataclass(frozen=True)
@@ -176,7 +167,7 @@ class Network:
         network = cls(
             name=folder.name,
             folder=folder,
-            card=json.loads((folder / CARD_FILE).read_text()),
+            card=read_card(folder),
             layers=layers,
             input_size=int(metadata["input_size"]),
             pool_size=pool_size,
@@ -259,139 +250,3 @@ class Network:
         blank = np.zeros((self.input_size, self.input_size), dtype=np.uint8)
         self.predict(blank)
         self.features(blank)
-
-
-def discover(artifacts: Path = ARTIFACTS) -> list[str]:
-    """Names of the networks in ``artifacts``: every folder holding the served files, except ``_``-prefixed ones.
-
-    A folder with a trained ``model.keras`` that was never exported is not a
-    served network (yet): ``python -m train.export`` makes it one.
-    """
-    if not artifacts.is_dir():
-        return []
-    return sorted(
-        folder.name
-        for folder in artifacts.iterdir()
-        if folder.is_dir()
-        and not folder.name.startswith(("_", "."))
-        and all((folder / name).is_file() for name in SERVED_FILES)
-    )
-
-
-class Registry:
-    """Every served network of this process, by name, and the not-a-digit gate in front of them all."""
-
-    def __init__(self, networks: dict[str, Network], default: str, gate=None):
-        if default not in networks:
-            raise UnknownModel(f"the default network {default!r} is not among {sorted(networks)}")
-        self.networks = networks
-        self.default = default
-        self.gate = gate  # webapp.gate.Gate, or None: every drawing goes to the network alone
-
-    @classmethod
-    def load(cls, artifacts: Path = ARTIFACTS, default: str = DEFAULT_MODEL, pool_size: int = 1) -> Registry:
-        from webapp.gate import load_gate
-
-        names = discover(artifacts)
-        if not names:
-            raise FileNotFoundError(f"no exported network in {artifacts}; run python -m train.export")
-        networks = {name: Network.load(artifacts / name, pool_size) for name in names}
-        return cls(networks, default, load_gate(artifacts, pool_size))
-
-    @property
-    def names(self) -> list[str]:
-        """The default first, then the others by name."""
-        return [self.default, *sorted(name for name in self.networks if name != self.default)]
-
-    def get(self, name: str | None = None) -> Network:
-        """The network called ``name`` (default: the default network)."""
-        try:
-            return self.networks[name or self.default]
-        except KeyError:
-            raise UnknownModel(name) from None
-
-    def warm_up(self) -> None:
-        for network in self.networks.values():
-            network.warm_up()
-        if self.gate is not None:
-            self.gate.network.warm_up()
-
-
-class ModelHolder:
-    """Loads the registry once per process, in the background, and hands it out when ready."""
-
-    def __init__(self, artifacts: Path, default: str, pool_size: int):
-        self.artifacts = artifacts
-        self.default = default
-        self.pool_size = pool_size
-        self.pid = os.getpid()
-        self._ready = threading.Event()
-        self._lock = threading.Lock()
-        self._started = False
-        self.registry: Registry | None = None
-        self.error: str | None = None
-        self.load_seconds: float | None = None
-
-    def start(self) -> None:
-        """Start loading in a daemon thread; safe to call more than once."""
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
-        threading.Thread(target=self._load, name="model-loader", daemon=True).start()
-
-    def _load(self) -> None:
-        started = time.perf_counter()
-        try:
-            registry = Registry.load(self.artifacts, self.default, self.pool_size)
-            registry.warm_up()
-            self.registry = registry
-            self.load_seconds = time.perf_counter() - started
-            log.info(
-                "networks %s loaded and warmed up in %.3f s (pid %d)",
-                ", ".join(registry.names), self.load_seconds, self.pid,
-            )
-        except Exception as error:  # noqa: BLE001 - reported by /readyz, never raised into a request
-            self.error = f"{type(error).__name__}: {error}"
-            log.exception("loading the networks from %s failed", self.artifacts)
-        finally:
-            self._ready.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set() and self.registry is not None
-
-    def get(self, timeout: float) -> Registry:
-        """The loaded registry, waiting up to ``timeout`` seconds for it."""
-        self.start()
-        self._ready.wait(timeout)
-        if self.registry is None:
-            raise ModelNotReady(self.error or "the networks are still loading")
-        return self.registry
-
-
-def get_holder(app: Flask | None = None) -> ModelHolder:
-    """This process's holder for ``app`` (default: the current app)."""
-    app = app or current_app._get_current_object()
-    return per_process(
-        app,
-        "digit_lens_model",
-        lambda: ModelHolder(
-            Path(app.config["ARTIFACTS_DIR"]), str(app.config["DEFAULT_MODEL"]), int(app.config["INTERPRETERS"])
-        ),
-    )
-
-
-def get_registry() -> Registry:
-    """The loaded networks for the current app, waiting for them to finish loading."""
-    return get_holder().get(timeout=float(current_app.config["MODEL_WAIT_SECONDS"]))
-
-
-def get_network(name: str | None = None) -> Network:
-    """The network called ``name`` (default: the default one) for the current app.
-
-    Raises:
-        ModelNotReady: the networks have not loaded (yet).
-        UnknownModel: no served network has this name.
-    """
-    return get_registry().get(name)

@@ -2,50 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
-
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import format_number, format_percent, gettext
 
 from webapp import record
-from webapp.model import CARD_FILE, discover
+from webapp.registry import UnknownModel, network_card, network_cards, network_names
 
 bp = Blueprint("pages", __name__)
 
 
-@cache
-def test_accuracy(card_path: Path) -> float | None:
-    """A network's accuracy on the MNIST test set, from its card."""
-    try:
-        card = json.loads(card_path.read_text())
-        return float(card["test"]["accuracy"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-@cache
-def served_networks(artifacts: Path, default: str) -> tuple[dict, ...]:
-    """Name, parameters and input size of each network in ``artifacts``, the default first (as /api/models)."""
-    names = discover(artifacts)
-    ordered = [default, *sorted(name for name in names if name != default)] if default in names else names
-    networks = []
-    for name in ordered:
-        card = json.loads((artifacts / name / CARD_FILE).read_text())
-        networks.append({"name": name, "parameters": card["parameters"]["total"], "input_size": card["input_shape"][0]})
-    return tuple(networks)
-
-
 def networks() -> tuple[dict, ...]:
-    config = current_app.config
-    return served_networks(Path(config["ARTIFACTS_DIR"]), config["DEFAULT_MODEL"])
+    """Name, parameters and input size of each served network, the default first (as /api/models), from the cards."""
+    return tuple(
+        {"name": name, "parameters": card["parameters"]["total"], "input_size": card["input_shape"][0]}
+        for name, card in network_cards().items()
+    )
 
 
 def chosen_model() -> str:
     """The network the page shows: ``?model=<name>`` when it is served, else the default."""
     name = request.args.get("model")
-    return name if name in {network["name"] for network in networks()} else current_app.config["DEFAULT_MODEL"]
+    return name if name in network_names() else current_app.config["DEFAULT_MODEL"]
 
 
 def linked_model() -> str | None:
@@ -55,8 +32,10 @@ def linked_model() -> str | None:
 
 def model_summary() -> str:
     """One line about the chosen network, in the page's language."""
-    config = current_app.config
-    accuracy = test_accuracy(Path(config["ARTIFACTS_DIR"]) / chosen_model() / CARD_FILE)
+    try:
+        accuracy = float(network_card(chosen_model())["test"]["accuracy"])
+    except (UnknownModel, KeyError, TypeError, ValueError):
+        accuracy = None
     if accuracy is None:
         return gettext("model card missing")
     return gettext(
@@ -97,9 +76,9 @@ def playground() -> str:
 @bp.get("/record")
 def record_page() -> tuple[str, int] | str:
     """Show a network's record: accuracy per digit, confusion matrix, learning curves, layers."""
-    name = request.args.get("model") or record.default_network()
+    name = request.args.get("model") or current_app.config["DEFAULT_MODEL"]
     try:
         view = record.view(name)
-    except record.UnknownNetwork:
-        return render_template("record.html", record=None, missing=name, networks=record.network_names()), 404
-    return render_template("record.html", record=view, networks=record.network_names())
+    except UnknownModel:
+        return render_template("record.html", record=None, missing=name, networks=network_names()), 404
+    return render_template("record.html", record=view, networks=network_names())

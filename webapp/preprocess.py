@@ -440,27 +440,5 @@ def prepare(
     return to_mnist(ink_image(decode_png(data, max_pixels=max_pixels, max_side=max_side, max_bytes=max_bytes)))
 
 
-def fit_to_input(images: np.ndarray, size: int) -> np.ndarray:
-    """MNIST-format 28x28 image(s) centred in a size x size field with a zero border.
-
-    LeNet-5 read MNIST's 28x28 digits centred in 32x32, so that strokes near
-    the edge still reach a 5x5 filter's centre; the 32x32 networks here do the
-    same, in training and in serving, through this one function.
-
-    Args:
-        images: uint8 ``(28, 28)`` or a batch ``(N, 28, 28)``.
-        size: the field's side, >= 28 with an even border (28 gives the input back).
-
-    Returns:
-        The same dtype, ``(size, size)`` or ``(N, size, size)``.
-    """
-    border, odd = divmod(size - images.shape[-1], 2)
-    if border < 0 or odd or images.shape[-1] != images.shape[-2]:
-        raise ValueError(f"cannot centre {images.shape[-2]}x{images.shape[-1]} images in {size}x{size}")
-    if border == 0:
-        return images
-    return np.pad(images, [(0, 0)] * (images.ndim - 2) + [(border, border), (border, border)])
-
-
 # Truncated files are errors, never silently padded images.
 ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -1,7 +1,7 @@
 """Each served network's record, from its model card: what the record page and its digits show.
 
 A network's card is ``card.json`` in its folder of the artifacts
-(``webapp/artifacts/<name>/``, the networks ``webapp.model.discover`` finds).
+(``webapp/artifacts/<name>/``), read by ``webapp.registry.network_card``.
 The record page needs nothing loaded: it reads the cards. The test set's
 per-image predictions are the card's ``test.predictions`` (written by the
 exporter: one character per MNIST test image, the digit the served network
@@ -11,57 +11,16 @@ card without predictions shows its matrix but cannot list a cell's digits.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from flask import current_app
 
 from webapp.mnist import SIZE, shipped_test_set
-from webapp.model import CARD_FILE, discover
-
-
-class UnknownNetwork(LookupError):
-    """No served network has that name."""
-
-
-def default_network() -> str:
-    return current_app.config["DEFAULT_MODEL"]
-
-
-def card_paths() -> dict[str, Path]:
-    """The card of every served network, by name."""
-    artifacts = Path(current_app.config["ARTIFACTS_DIR"])
-    return {name: artifacts / name / CARD_FILE for name in discover(artifacts)}
-
-
-def network_names() -> list[str]:
-    """Served networks, the default first."""
-    return sorted(card_paths(), key=lambda name: (name != default_network(), name))
-
-
-@lru_cache(maxsize=32)
-def _card(path: Path, modified: int) -> dict:
-    return json.loads(path.read_text())
-
-
-def card(name: str) -> dict:
-    """The model card of network ``name`` (read again when its file changes).
-
-    Raises:
-        UnknownNetwork: no network of that name.
-    """
-    path = card_paths().get(name)
-    if path is None:
-        raise UnknownNetwork(name)
-    return _card(path, path.stat().st_mtime_ns)
-
+from webapp.registry import network_card
 
 def test_predictions(name: str) -> np.ndarray | None:
     """The digit network ``name`` reads for each MNIST test image, in test-set order, or None if unrecorded."""
-    predictions = card(name).get("test", {}).get("predictions")
+    predictions = network_card(name).get("test", {}).get("predictions")
     if isinstance(predictions, str):  # the exporter's form: one character a digit
         predictions = [int(character) for character in predictions if character.isdigit()]
     if not isinstance(predictions, list) or len(predictions) != SIZE:
@@ -71,7 +30,7 @@ def test_predictions(name: str) -> np.ndarray | None:
 
 def drawn_accuracy(name: str) -> dict | None:
     """Accuracy on the project's own drawn digits (``images``, ``accuracy``, ``per_digit_accuracy``), if recorded."""
-    return card(name).get("drawn")
+    return network_card(name).get("drawn")
 
 
 def cell_indices(name: str, label: int, predicted: int) -> np.ndarray | None:
@@ -165,9 +124,9 @@ def view(name: str) -> dict:
     """Everything the record page shows for network ``name``, from its card.
 
     Raises:
-        UnknownNetwork: no network of that name.
+        UnknownModel: no network of that name.
     """
-    info = card(name)
+    info = network_card(name)
     test = info.get("test", {})
     matrix = test.get("confusion_matrix") or []
     drawn = drawn_accuracy(name)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from webapp import record
 from webapp.errors import ApiError
 from webapp.mnist import SIZE, digit_json, shipped_test_set
+from webapp.registry import UnknownModel, network_names
 
 bp = Blueprint("testset", __name__, url_prefix="/api/mnist")
 
@@ -55,7 +56,7 @@ def random_digit() -> Response:
 @bp.get("")
 def cell() -> Response:
     """Send the test digits of one confusion-matrix cell: labelled ``label``, read as ``predicted`` by ``model``."""
-    name = request.args.get("model", record.default_network())
+    name = request.args.get("model", current_app.config["DEFAULT_MODEL"])
     label = _int_arg("label", 0, 9)
     predicted = _int_arg("predicted", 0, 9)
     if label is None or predicted is None:
@@ -64,8 +65,8 @@ def cell() -> Response:
     limit = _int_arg("limit", 1, MAX_LIMIT, default=100)
     try:
         indices = record.cell_indices(name, label, predicted)
-    except record.UnknownNetwork:
-        raise ApiError(404, "unknown-model", f"no network is called {name[:60]!r}; the networks are {', '.join(record.network_names())}") from None
+    except UnknownModel:
+        raise ApiError(404, "unknown-model", f"no network is called {name[:60]!r}; the networks are {', '.join(network_names())}") from None
     if indices is None:
         raise ApiError(404, "no-predictions", f"the card of {name} does not record its reading of each test digit")
     digits = []

@@ -1,0 +1,190 @@
+"""Admission control: what a request must get through before a view does any work.
+
+- Its body is read whole before any view runs, within BODY_TIMEOUT_SECONDS
+  and MAX_CONTENT_LENGTH (``read_body``), so a slow or stalled client holds a
+  greenlet, never a work slot.
+- A view that reads an image runs in one of WORK_CONCURRENCY work slots
+  (``admitted``); one that waits longer than QUEUE_TIMEOUT_SECONDS for a slot,
+  or arrives while this process's gevent loop runs later than that
+  (``EventLoopLag``), is answered 503 busy.
+- Every request is counted as started and finished (``RequestCounts``), so a
+  worker's shutdown log shows whether any was cut off.
+
+``init_app(app)`` installs the counting and the body reading; views opt in to
+the slots with ``@admitted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from webapp.errors import ApiError
+from webapp.process_local import per_process
+
+
+def init_app(app: Flask) -> None:
+    """Count every request, and read each body within its deadline before any view runs."""
+    _count_requests(app)  # first, so that every request that ends was counted as started
+    app.before_request(read_body)
+
+
+class RequestCounts:
+    """Requests this process has started and finished: equal when none is in flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = 0
+        self.finished = 0
+
+    def start(self) -> None:
+        with self._lock:
+            self.started += 1
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            self.finished += 1
+
+
+def _count_requests(app: Flask) -> None:
+    # gunicorn's worker_exit hook logs these, so a shutdown shows whether any request was cut off.
+    counts = RequestCounts()
+    app.extensions["digit_lens_requests"] = counts
+    app.before_request(counts.start)
+    app.teardown_request(counts.finish)
+
+
+def read_body() -> None:
+    """Read the whole request body before any view runs, within a deadline and the size limit.
+
+    A view then holds a work slot only for work, never while a slow or
+    stalled client is still sending. A body over MAX_CONTENT_LENGTH is a 413
+    (one sent chunked, with no Content-Length, too: Werkzeug's stream would
+    stop quietly at the limit and the view would read it truncated); one that
+    does not arrive within BODY_TIMEOUT_SECONDS is a 408; a malformed chunked
+    body or a connection that ends early is a 400. Everything after sees an
+    ordinary request whose body is in memory.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    length = request.content_length
+    if length is not None and length > limit:
+        raise RequestEntityTooLarge()
+    stream = request.environ["wsgi.input"]
+    try:
+        with _deadline(float(current_app.config["BODY_TIMEOUT_SECONDS"])):
+            body = stream.read(limit + 1 if length is None else length)
+    except BodyTimeout:
+        raise ApiError(
+            408, "body-timeout",
+            f"the request body did not arrive within {current_app.config['BODY_TIMEOUT_SECONDS']:g} s of its "
+            "headers; send the whole request at once",
+        ) from None
+    except Exception:  # noqa: BLE001 - the server's reader says how the framing was broken, in its own classes
+        raise ApiError(
+            400, "invalid-body",
+            "the request body could not be read: its chunked encoding is malformed or the connection ended "
+            "before the body did; send a complete body with Content-Length or valid chunked encoding",
+        ) from None
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    if length is not None and len(body) < length:
+        raise ApiError(400, "invalid-body", f"the connection ended after {len(body)} of the {length} bytes "
+                       "Content-Length announced; send the whole body")
+    request.environ["wsgi.input"] = io.BytesIO(body)
+    request.environ["CONTENT_LENGTH"] = str(len(body))
+    request.environ.pop("HTTP_TRANSFER_ENCODING", None)
+    request.environ.pop("wsgi.input_terminated", None)
+
+
+class BodyTimeout(Exception):
+    """The request body did not arrive in time."""
+
+
+def _deadline(seconds: float) -> contextlib.AbstractContextManager:
+    """Raise BodyTimeout in this request after ``seconds``: on gevent, where a
+    waiting read can be interrupted; elsewhere (tests, a threaded server) no limit."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("socket"):
+        import gevent
+
+        return gevent.Timeout(seconds, BodyTimeout)
+    return contextlib.nullcontext()
+
+
+def _work_slots() -> threading.BoundedSemaphore:
+    """This process's slots for reading images."""
+    app = current_app._get_current_object()
+    return per_process(app, "digit_lens_slots", lambda: threading.BoundedSemaphore(int(app.config["WORK_CONCURRENCY"])))
+
+
+class EventLoopLag:
+    """How far behind this process's gevent loop is: the queue a slot cannot see.
+
+    On gevent a request never yields while it computes, so it always finds a
+    work slot free: under a flood, requests wait instead for their turn on the
+    event loop, before they reach the app, and that wait grows without a
+    bound. A greenlet that asks to wake every ``interval`` seconds measures
+    it: how late it wakes (or has been waiting to) is how long anything that
+    became ready now waits to run (as Node's toobusy does).
+    """
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self._due = time.monotonic() + interval
+        self._last_lag = 0.0
+        import gevent
+
+        gevent.spawn(self._tick)  # not a Thread: its start() would wait, inside per_process's lock
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            now = time.monotonic()
+            self._last_lag = max(0.0, now - self._due)
+            self._due = now + self.interval
+
+    def seconds(self) -> float:
+        """The latest lag, or more if the ticker is overdue right now."""
+        return max(self._last_lag, time.monotonic() - self._due)
+
+
+def _event_loop_lag() -> EventLoopLag | None:
+    """This process's lag monitor when it runs on gevent (elsewhere threads wait at the slots)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("time"):
+        return None
+    return per_process(current_app._get_current_object(), "digit_lens_loop_lag", EventLoopLag)
+
+
+def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
+    """Run ``view`` in one of a few work slots; a request that waits too long for one is answered 503.
+
+    Requests beyond the slots wait here, in a queue the app can see, rather
+    than all decoding at once and thrashing the GIL; when the wait passes
+    QUEUE_TIMEOUT_SECONDS the server is overloaded and says so, instead of
+    letting latency grow without bound.
+    """
+
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        budget = float(current_app.config["QUEUE_TIMEOUT_SECONDS"])
+        lag = _event_loop_lag()
+        slots = _work_slots()
+        if (lag is not None and lag.seconds() > budget) or not slots.acquire(timeout=budget):
+            raise ApiError(503, "busy", "the server is overloaded right now; retry in a moment", {"Retry-After": "1"})
+        try:
+            return view()
+        finally:
+            slots.release()
+
+    return wrapper
