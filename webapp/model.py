@@ -33,6 +33,7 @@ from webapp.artifacts import (  # noqa: F401 - the folder's layout, re-exported 
     PREDICT_FILE,
     SERVED_FILES,
     WEIGHTS_FILE,
+    discover,
     read_card,
 )
 

@@ -442,3 +442,13 @@ def prepare(
 
 # Truncated files are errors, never silently padded images.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def __getattr__(name: str):
+    """``fit_to_input`` moved to ``webapp.model`` (it adapts a drawing to a network); code written
+    before the move still finds it here. Imported on use: this module stays free of LiteRT."""
+    if name == "fit_to_input":
+        from webapp.model import fit_to_input
+
+        return fit_to_input
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
