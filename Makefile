@@ -9,7 +9,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train drawn bench data eval loadtest install install-test chromium npm clean translations translations-update
+.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium npm clean translations translations-update
+
+# Every install comes from a lock: exact versions and SHA-256 hashes of every Python package, direct
+# and transitive (docs/operating.md says why uv). requirements/serve.txt is what `make run` needs;
+# requirements/test.txt adds the train and test extras (same versions for the packages both hold).
+# pyproject.toml keeps the ranges a library user needs; tests/test_lock.py fails when they disagree.
+SERVE_LOCK := requirements/serve.txt
+TEST_LOCK := requirements/test.txt
 
 run: $(VENV)/.installed
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:webapp.gunicorn_conf "webapp:create_app()"
@@ -41,15 +48,32 @@ data: npm $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-$(VENV)/.installed: pyproject.toml
+# The locked packages (--require-hashes: pip refuses anything unpinned, unhashed or altered), then the
+# project itself without resolving again (--no-deps), built by the locked setuptools.
+$(VENV)/.installed: pyproject.toml $(SERVE_LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --require-hashes -r $(SERVE_LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[test,train]"
+$(VENV)/.installed-test: pyproject.toml $(TEST_LOCK) $(VENV)/.installed
+	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
 	touch $@
+
+# make lock: re-resolve the locks from pyproject.toml (and requirements/build.in, the build backend;
+# requirements/constraints.txt: releases uv would pick but pip refuses, with the reason for each).
+# It keeps every pin that still fits and changes only what must change; UPGRADE=1 takes the newest
+# releases the ranges allow (a deliberate refresh: commit it on its own and run the whole suite).
+# To add a dependency: add it with a range to pyproject.toml (dependencies, or the train/test
+# extra), run `make lock`, commit pyproject.toml and requirements/*.txt together.
+# A rebase conflict in requirements/*.txt: take main's side (git checkout --theirs during a
+# rebase), then `make lock` again to add yours.
+LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 $(if $(UPGRADE),--upgrade)
+
+lock: $(VENV)/.installed
+	$(BIN)/pip install --quiet --require-hashes -r requirements/tools.txt
+	$(LOCK) pyproject.toml requirements/build.in -c requirements/constraints.txt --extra train --extra test -o $(TEST_LOCK)
+	$(LOCK) pyproject.toml requirements/build.in -c requirements/constraints.txt -c $(TEST_LOCK) -o $(SERVE_LOCK)
 
 # The interface's languages: English is in the sources, each other language is
 # webapp/translations/<lang>/LC_MESSAGES/messages.po, compiled to the messages.mo beside it
