@@ -9,7 +9,8 @@ writes beside it (file names in ``webapp/artifacts.py``):
   converter orders outputs its own way, and a ReLU and the Dropout after it
   may share one tensor);
 - ``layers.json``: input size, and each layer's name, kind, output shape,
-  parameters and settings, in model order;
+  parameters and settings, in model order; a conv or pooling layer's
+  ``padding`` too, [top, bottom, left, right] (TensorFlow's rule for "same");
 - ``weights.npz``: every layer's weights as exact float32, ``"<layer>/<variable>"``;
 - ``card.json``: the model card, updated with the parity figures
   (``card["litert"]``) and the served test predictions (``card["test"]["predictions"]``).
@@ -43,7 +44,6 @@ import numpy as np
 
 from webapp import artifacts as layout
 from webapp import model as runtime
-from webapp.features import CONFIG_KEYS
 
 ARTIFACTS = layout.ARTIFACTS
 
@@ -53,9 +53,6 @@ PROBABILITY_TOLERANCE = 1e-5
 # (float32 sums in another order; ~1e-7 relative in practice).
 LAYER_RELATIVE_TOLERANCE = 1e-4
 BATCH_SIZE = 250
-# The settings layers.json keeps: what the page shows (CONFIG_KEYS) and what
-# the arithmetic of a cell needs besides (webapp/explain.py).
-SETTINGS_KEYS = (*CONFIG_KEYS, "offset", "use_bias", "dilation_rate")
 
 
 class ExportError(RuntimeError):
@@ -98,7 +95,7 @@ class Parity:
 
 
 def layer_records(model) -> list[dict]:
-    """Each layer's name, kind, output shape, parameters and settings, in model order, the input first."""
+    """Each layer's name, kind, output shape, parameters, settings and padding, in model order, the input first."""
     import keras
 
     records = []
@@ -109,7 +106,7 @@ def layer_records(model) -> list[dict]:
     for layer in model.layers:
         config = layer.get_config()
         settings = {}
-        for key in SETTINGS_KEYS:
+        for key in layout.LAYER_SETTINGS:
             if key in config:
                 value = config[key]
                 settings[key] = list(value) if isinstance(value, tuple) else value
@@ -122,7 +119,7 @@ def layer_records(model) -> list[dict]:
                 "settings": settings,
             }
         )
-    return records
+    return layout.with_geometry(records)
 
 
 def layer_weights(model) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ import tensorflow as tf
 from train.augment import AugmentConfig, augment_batch
 from train.data import Mnist
 from train.model import CONV1_FILTERS, CONV2_FILTERS, DENSE_UNITS, NUM_CLASSES, build_model
+from webapp.artifacts import SHOWN_SETTINGS
 
 
 def card_test_section(images: int, accuracy: float, per_digit_accuracy: list[float], confusion: np.ndarray) -> dict:
@@ -36,7 +37,7 @@ def layer_table(model: keras.Model) -> list[dict]:
             "output_shape": list(layer.output.shape[1:]),
             "parameters": int(layer.count_params()),
         }
-        for key in ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate", "scale"):
+        for key in SHOWN_SETTINGS:
             if key in config:
                 entry[key] = config[key]
         table.append(entry)

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from webapp.artifacts import same_padding
 from webapp.model import LayerInfo
 
 
@@ -52,11 +53,7 @@ def padding_before(size: int, window: int, stride: int, padding: str) -> int:
     "same" pads so that the output has ceil(size / stride) cells; when the
     padding is odd, the extra row goes after the input (TensorFlow's rule).
     """
-    if padding == "valid":
-        return 0
-    output = math.ceil(size / stride)
-    total = max((output - 1) * stride + window - size, 0)
-    return total // 2
+    return 0 if padding == "valid" else same_padding(size, window, stride)[0]
 
 
 def output_size(size: int, window: int, stride: int, pad: int) -> int:

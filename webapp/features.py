@@ -15,11 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from webapp.artifacts import SHOWN_SETTINGS
 from webapp.model import LayerInfo
-
-# Settings of a layer worth explaining on the page, when the layer has them
-# (train/export.py writes these to each network's layers.json).
-CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate", "scale", "activation")
 
 
 def quantize_channels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,7 +60,7 @@ def encode_values(values: np.ndarray) -> dict:
 
 def layer_settings(info: LayerInfo) -> dict:
     """The settings of a layer the page explains (kernel size, stride, padding, ...), as exported."""
-    return {key: info.settings[key] for key in CONFIG_KEYS if key in info.settings}
+    return {key: info.settings[key] for key in SHOWN_SETTINGS if key in info.settings}
 
 
 def encode_layers(infos: Sequence[LayerInfo], outputs: Sequence[np.ndarray]) -> list[dict]:
@@ -75,6 +72,8 @@ def encode_layers(infos: Sequence[LayerInfo], outputs: Sequence[np.ndarray]) -> 
             "shape": list(output.shape),
             "parameters": info.parameters,
             "settings": layer_settings(info),
+            # A conv or pooling layer's zeros around its input, [top, bottom, left, right], from layers.json.
+            **({"padding": list(info.padding)} if info.padding is not None else {}),
             **encode_values(output),
         }
         for info, output in zip(infos, outputs, strict=True)

@@ -67,6 +67,8 @@ class LayerInfo:
     shape: tuple[int, ...]  # output shape without the batch axis
     parameters: int
     settings: dict  # filters, kernel_size, strides, padding, pool_size, units, rate, ... when the layer has them
+    # Conv and pooling layers: the zeros around the input, [top, bottom, left, right] (TensorFlow's rule).
+    padding: tuple[int, int, int, int] | None = None
 
     @property
     def config(self) -> dict:
@@ -162,6 +164,7 @@ class Network:
                 shape=tuple(entry["output_shape"]),
                 parameters=int(entry["parameters"]),
                 settings=dict(entry.get("settings", {})),
+                padding=tuple(entry["padding"]) if entry.get("padding") is not None else None,
             )
             for entry in metadata["layers"]
         ]

@@ -59,11 +59,13 @@ export function explain(layer, previous, total) {
     case 'Conv2D': {
       const [k] = s.kernel_size;
       const [stride] = s.strides;
-      const padding = s.padding === 'same' ? Math.floor((k - 1) / 2) : 0;
+      // The zeros around the input as the network adds them (layers.json), and the output side it has.
+      const [top, bottom] = layer.padding;
+      const padding = top;
       const inputSide = previous.height;
       const inputs = previous.channels;
-      const side = Math.floor((inputSide - k + 2 * padding) / stride) + 1;
-      const numbers = { filters: s.filters, k, stride, padding, mode: s.padding, input: inputSide, inputs, side };
+      const side = layer.height;
+      const numbers = { filters: s.filters, k, stride, padding, top, bottom, mode: s.padding, input: inputSide, inputs, side };
       return {
         title: t('Convolution layer'),
         text: sentences(
@@ -74,7 +76,12 @@ export function explain(layer, previous, total) {
             'It slides over the input %(stride)s pixel at a time (stride %(stride)s); at each place it multiplies what is under it by its weights, adds them up and adds a bias.',
             numbers,
           ),
-          padding > 0
+          top !== bottom
+            ? t(
+                'Padding "%(mode)s" puts %(top)s rows of zeros above and %(bottom)s below (TensorFlow puts the odd one after), so the output side is (H − K + P_top + P_bottom) / S + 1 = (%(input)s − %(k)s + %(top)s + %(bottom)s) / %(stride)s + 1 = %(side)s, rounded down.',
+                numbers,
+              )
+            : padding > 0
             ? t(
                 'Padding "%(mode)s" puts P = %(padding)s rings of zeros around the edge, so the output side is (H − K + 2P) / S + 1 = (%(input)s − %(k)s + 2·%(padding)s) / %(stride)s + 1 = %(side)s.',
                 numbers,

@@ -466,15 +466,9 @@ export class ExplainPanel {
     this.body.append(this.#biasLine(sumUnits, biasUnits, valueUnits, decimals));
   }
 
-  /** Rings of padding the layer puts around its input ("same": enough for the output to keep ceil(H / S) cells). */
+  /** Rings of padding drawn around the layer's input: its widest side of zeros (layers.json's padding). */
   #paddingRing() {
-    const settings = this.layers[this.index].settings;
-    if (settings.padding !== 'same') return 0;
-    const input = this.#inputLayer();
-    const [kernel] = settings.kernel_size;
-    const [stride] = settings.strides ?? [1];
-    const total = Math.max((Math.ceil(input.height / stride) - 1) * stride + kernel - input.height, 0);
-    return Math.ceil(total / 2);
+    return Math.max(0, ...(this.layers[this.index].padding ?? [0]));
   }
 
   #biasLine(sumUnits, biasUnits, valueUnits, decimals) {

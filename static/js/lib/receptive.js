@@ -1,21 +1,18 @@
 // Receptive fields: which input pixels a cell of a layer's output can see.
 //
 // Walking the layers from the input, each spatial layer maps output cell i to
-// input positions [i * stride - padding, ... + kernel - 1] of the layer before.
+// input positions [i * stride - padding, ... + kernel - 1] of the layer before,
+// padding being the zeros the layer adds above (and left of) its input: the
+// server's layers.json has them (layer.padding = [top, bottom, left, right]).
 
 function geometry(layer) {
   const settings = layer.settings;
+  const [top] = layer.padding ?? [0];
   if (layer.kind === 'Conv2D') {
-    const kernel = settings.kernel_size[0];
-    const stride = settings.strides[0];
-    const padding = settings.padding === 'same' ? Math.floor((kernel - 1) / 2) : 0;
-    return { kernel, stride, padding };
+    return { kernel: settings.kernel_size[0], stride: settings.strides[0], padding: top };
   }
   if (layer.kind === 'MaxPooling2D' || layer.kind === 'AveragePooling2D') {
-    const kernel = settings.pool_size[0];
-    const stride = (settings.strides ?? settings.pool_size)[0];
-    const padding = settings.padding === 'same' ? Math.floor((kernel - 1) / 2) : 0;
-    return { kernel, stride, padding };
+    return { kernel: settings.pool_size[0], stride: (settings.strides ?? settings.pool_size)[0], padding: top };
   }
   return { kernel: 1, stride: 1, padding: 0 };
 }

@@ -12,12 +12,14 @@ function bytesFromBase64(text) {
  * height*width values (row by row); 1-D outputs are one channel.
  */
 export class LayerOutput {
-  constructor({ name, kind, shape, parameters, settings, min, max, data }) {
+  constructor({ name, kind, shape, parameters, settings, padding, min, max, data }) {
     this.name = name;
     this.kind = kind;
     this.shape = shape;
     this.parameters = parameters;
     this.settings = settings ?? {};
+    // Conv and pooling layers: the zeros around the input, [top, bottom, left, right], as the network has them.
+    this.padding = padding ?? [0, 0, 0, 0];
     this.spatial = shape.length === 3;
     this.height = this.spatial ? shape[0] : 1;
     this.width = this.spatial ? shape[1] : shape[0];
