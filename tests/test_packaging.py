@@ -16,7 +16,7 @@ import webapp
 assert webapp.__file__.startswith({unpacked!r}), webapp.__file__
 app = webapp.create_app({{"TESTING": True}})
 client = app.test_client()
-for url in ("/", "/layers", "/static/js/draw.js", "/static/js/lib/pad.js", "/static/css/app.css", "/api/openapi.json"):
+for url in ("/", "/layers", "/api/openapi.json", *{static!r}):
     assert client.get(url).status_code == 200, url
 japanese = client.get("/layers?lang=ja").get_data(as_text=True)
 assert '<html lang="ja"' in japanese and "ネットワークの中" in japanese, japanese[:300]
@@ -47,8 +47,12 @@ def test_wheel_serves_pages_without_the_checkout(tmp_path):
     unpacked = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(unpacked)
+        # The serving side only: train/ (Keras, TensorFlow, the training code) stays in the checkout.
+        assert not [name for name in archive.namelist() if name.startswith("train/")]
+    # Every file of static/, subfolders included (js/lib/explain/...): pyproject's package-data lists them.
+    static = [f"/static/{path.relative_to(ROOT / 'static').as_posix()}" for path in sorted((ROOT / "static").rglob("*")) if path.is_file()]
     result = subprocess.run(
-        [sys.executable, "-c", CHECK.format(unpacked=str(unpacked))],
+        [sys.executable, "-c", CHECK.format(unpacked=str(unpacked), static=static)],
         cwd=tmp_path,  # not the checkout: nothing may be found through it
         env={**os.environ, "PYTHONPATH": str(unpacked), "TF_CPP_MIN_LOG_LEVEL": "3"},
         capture_output=True,

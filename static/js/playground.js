@@ -9,6 +9,7 @@ import { t } from './lib/i18n.js';
 import { strokesToBlob } from './lib/pad.js';
 import { loadDrawing } from './lib/store.js';
 import { decodeKernels } from './lib/tensors.js';
+import { element } from './lib/dom.js';
 
 const page = document.body.dataset;
 const $ = (selector) => document.querySelector(selector);
@@ -33,13 +34,6 @@ const CELL_PX = 9; // css pixels per cell of a picture
 let learned = {}; // "conv1:3" -> 5x5 weights of the served network's first convolution
 let drawing = null; // the user's 28x28, 0..1
 let selected = null; // [row, column] of the output cell whose sum is shown
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function choice(name) {
   return document.querySelector(`input[name=${name}]:checked`).value;

@@ -6,18 +6,12 @@
 
 import { extent, greyScale, paintHeatmap, scaleFor } from './colours.js';
 import { formatNumber, language, t, tn } from './i18n.js';
+import { element } from './dom.js';
 
 const value3 = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 const STRIP_COLUMNS = 64;
 const OVERVIEW_MAPS = 8; // maps shown per band before "Show all"
 const STRIP_CELL = 11; // css pixels per cell of a strip
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function shapeText(shape) {
   return shape.join('×');
