@@ -116,3 +116,17 @@ def test_compare_runs_each_network_once_and_the_gate_once(shipped_client, three_
     served = sorted(name for method, name in network_calls if name != "_gate")
     assert served == ["digit-lens", "keras-mnist", "lenet", "simple-convnet", "torch-net"]
     assert all(method == "predict" for method, _ in network_calls)
+
+
+@pytest.mark.parametrize("name", ["digit-lens", "lenet", "torch-net"])
+def test_the_footer_names_the_chosen_network_and_its_accuracy(shipped_client, name):
+    import json
+    import re
+
+    from webapp.artifacts import ARTIFACTS, CARD_FILE
+
+    accuracy = json.loads((ARTIFACTS / name / CARD_FILE).read_text())["test"]["accuracy"]
+    html = shipped_client.get(f"/layers?model={name}&lang=en").get_data(as_text=True)
+    footer = re.search(r'<footer class="site-footer">(.*?)</footer>', html, re.S)[1]
+    assert f"{name}, a CNN trained on MNIST ({accuracy:.2%} on the 10,000 MNIST test digits)" in " ".join(footer.split())
+    assert "LeNet-style" not in footer

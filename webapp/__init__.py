@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     # LiteRT interpreters per network file and process, each single-threaded
     # and lent to one request at a time. One: a call takes ~0.1 ms of a ~1.3 ms
     # request, so two requests rarely wait for each other, while a second
-    # interpreter per file cost 8-11 MiB per worker (measured, README).
+    # interpreter per file cost 8-11 MiB per worker (measured, docs/figures.md).
     "INTERPRETERS": 1,
     # A 280x280 canvas PNG is a few kB; a 4x high-DPI one a few hundred.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,

@@ -1,6 +1,6 @@
 """Activations and weights -> compact, JSON-ready layers. Pure functions.
 
-Encoding of a layer's values (documented in the README):
+Encoding of a layer's values (documented in docs/api.md):
     values are stored channel by channel (channel-major), each channel as
     uint8 bytes q; the real value is  min[c] + q / 255 * (max[c] - min[c]).
     A (H, W, C) output becomes C planes of H*W bytes, row by row; a (units,)

@@ -30,7 +30,7 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # For GUNICORN_WORKER_CLASS=gthread only (then put a buffering proxy in front).
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 
-# The app is created in each worker, not in the master. Measured (README,
+# The app is created in each worker, not in the master. Measured (docs/figures.md,
 # "Serving"): the master imports the code anyway (this file lives in the
 # webapp package), so preloading gained nothing in cold start (0.6-1.1 s
 # either way) and 2 MiB of private memory per worker; interpreters made in

@@ -1,4 +1,4 @@
-// Decoding /api/features and /api/kernels into typed arrays (encodings documented in the README).
+// Decoding /api/features and /api/kernels into typed arrays (encodings documented in docs/api.md).
 
 function bytesFromBase64(text) {
   const binary = atob(text);
