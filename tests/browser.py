@@ -28,15 +28,24 @@ def draw_with_mouse(page, strokes, box: dict, steps_per_segment: int = 1) -> Non
         page.mouse.up()
 
 
-def draw_with_touch(page, strokes, box: dict) -> None:
-    """Draw ``strokes`` with a finger: real touch input through the DevTools protocol."""
+def draw_with_touch(page, strokes, box: dict, pause_ms: float = 0) -> None:
+    """Draw ``strokes`` with a finger: real touch input through the DevTools protocol.
+
+    The finger goes where ``box`` (the pad's box before drawing) says, as a real finger aims at
+    the screen, not at the pad: if the pad moves meanwhile, the stroke lands elsewhere on it.
+    ``pause_ms`` between moves draws slowly, so live readings arrive while the finger is down.
+    """
     session = page.context.new_cdp_session(page)
     for stroke in strokes:
         points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
         session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
         for point in points[1:]:
+            if pause_ms:
+                page.wait_for_timeout(pause_ms)
             session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
         session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        if pause_ms:
+            page.wait_for_timeout(10 * pause_ms)  # the finger lifts and comes down again
     session.detach()
 
 

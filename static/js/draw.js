@@ -14,6 +14,7 @@ const page = document.body.dataset;
 const pad = new Pad(document.querySelector('[data-testid=pad]'));
 const prediction = document.querySelector('[data-testid=prediction]');
 const status = document.querySelector('[data-testid=status]');
+const explanation = document.querySelector('[data-testid=explanation]');
 const bars = document.querySelector('[data-testid=probabilities]');
 const modelInput = document.querySelector('[data-testid=model-input]');
 const hint = document.querySelector('#pad-hint');
@@ -25,9 +26,21 @@ buildBars(bars);
 
 const percent = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 0 });
 
-function showStatus(text, kind = 'info') {
+// On a phone the verdict sits above the pad and keeps one height whatever it says (app.css), so the
+// pad never moves under the finger: a short status there, the longer words below the pad.
+const phone = window.matchMedia('(max-width: 819px)');
+function placeExplanation() {
+  (phone.matches ? document.querySelector('#explanation-below-pad') : status.parentElement).append(explanation);
+}
+phone.addEventListener('change', placeExplanation);
+placeExplanation();
+
+/** Say `text` in the verdict and `more` (the why, the what next) in the explanation. */
+function showStatus(text, kind = 'info', more = '') {
   status.textContent = text;
   status.dataset.kind = kind;
+  explanation.textContent = more;
+  explanation.hidden = !more;
 }
 
 /** The captions and label of the model's input say its size (28x28, or 32x32 for LeNet-5's size). */
@@ -66,7 +79,9 @@ function showAnswer(answer) {
   } else if (answer.reason === 'not-a-digit') {
     const best = answer.probabilities.indexOf(answer.confidence);
     showStatus(
-      t('That does not look like a digit. The network alone would have said %(digit)s (%(percent)s): it knows only the ten digits, so it always picks one. A second small network, taught letters, signs and scribbles too, says this is none of them.', {
+      t('That does not look like a digit.'),
+      'info',
+      t('The network alone would have said %(digit)s (%(percent)s): it knows only the ten digits, so it always picks one. A second small network, taught letters, signs and scribbles too, says this is none of them.', {
         digit: best,
         percent: percent.format(answer.confidence),
       }),
@@ -74,10 +89,9 @@ function showAnswer(answer) {
   } else {
     const best = answer.probabilities.indexOf(answer.confidence);
     showStatus(
-      t('Not sure: maybe a %(digit)s (%(percent)s). Try drawing it bigger or clearer.', {
-        digit: best,
-        percent: percent.format(answer.confidence),
-      }),
+      t('Not sure: maybe a %(digit)s (%(percent)s).', { digit: best, percent: percent.format(answer.confidence) }),
+      'info',
+      t('Try drawing it bigger or clearer.'),
     );
   }
 }
@@ -93,7 +107,7 @@ const reader = new LiveReader({
   request: async (signal) => postImage(apiUrl(page.predictUrl, { compare: 1 }), await pad.toBlob(), signal),
   onAnswer: (answer) => showAnswer(answer),
   onError: (error) => {
-    showStatus(t('%(problem)s Keep drawing: the next stroke tries again.', { problem: describeError(error) }), 'error');
+    showStatus(describeError(error), 'error', t('Keep drawing: the next stroke tries again.'));
   },
   onState: (state) => {
     prediction.dataset.state = state;
