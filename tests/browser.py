@@ -28,18 +28,24 @@ def draw_with_mouse(page, strokes, box: dict, steps_per_segment: int = 1) -> Non
         page.mouse.up()
 
 
-def draw_with_touch(page, strokes, box: dict, pause_ms: float = 0) -> None:
+def draw_with_touch(page, strokes, box: dict, pause_ms: float = 0, hold=None) -> None:
     """Draw ``strokes`` with a finger: real touch input through the DevTools protocol.
 
     The finger goes where ``box`` (the pad's box before drawing) says, as a real finger aims at
     the screen, not at the pad: if the pad moves meanwhile, the stroke lands elsewhere on it.
     ``pause_ms`` between moves draws slowly, so live readings arrive while the finger is down.
+    ``hold``, when given, is called with the finger down a third and two thirds of the way along
+    each stroke of six points or more, as a hesitating finger rests there: a test waits in it for
+    a live reading, so that readings arrive mid-stroke however busy the machine is.
     """
     session = page.context.new_cdp_session(page)
     for stroke in strokes:
         points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
+        rests = {len(points) // 3, 2 * len(points) // 3} if hold is not None and len(points) >= 6 else set()
         session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
-        for point in points[1:]:
+        for index, point in enumerate(points[1:], start=1):
+            if index in rests:
+                hold()
             if pause_ms:
                 page.wait_for_timeout(pause_ms)
             session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})

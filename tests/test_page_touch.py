@@ -55,7 +55,12 @@ def test_the_pad_holds_still_under_a_slow_finger(browser, live_server, viewport,
         page.evaluate(WATCH)
         # The 4 that read `?` in the suite at 390 px: its first stroke is "not a digit" for a while.
         four = digit_strokes(4, box["width"], seed=37)
-        draw_with_touch(page, four.strokes, box, pause_ms=25)
+        def wait_for_a_reading() -> None:
+            # The finger rests until a reading of the drawing so far arrives (15 s: a loaded machine).
+            count = page.evaluate("window.padWatch.whileDown.length")
+            page.wait_for_function("count => window.padWatch.whileDown.length > count", arg=count, timeout=15_000)
+
+        draw_with_touch(page, four.strokes, box, pause_ms=25, hold=wait_for_a_reading)
         shown = wait_done(page)
         seen = page.evaluate("window.padWatch")
         # Readings did arrive while the finger was down, or this test would prove nothing.
