@@ -72,12 +72,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from webapp import admission, api, errors, i18n, pages, testset
+    from webapp import why
 
     errors.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(testset.bp)
+    app.register_blueprint(why.bp)  # the attribution maps: /why and POST /api/attribution
     admission.init_app(app)
     return app
 

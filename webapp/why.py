@@ -1,0 +1,107 @@
+"""The "Why did it read that?" page and POST /api/attribution: which pixels made the reading."""
+
+from __future__ import annotations
+
+import numpy as np
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from webapp import attribution
+from webapp.api import admitted, loaded_registry, prepared_image, reading, requested_network
+from webapp.errors import ApiError
+
+bp = Blueprint("why", __name__)
+
+SUBJECTS = ("network", "gate")
+
+
+@bp.get("/why")
+def page() -> str:
+    """Show the attribution maps of every served network for the current drawing."""
+    return render_template("why.html", methods=attribution.METHODS)
+
+
+def _integer(name: str, default: int | None, low: int, high: int, code: str, what: str) -> int | None:
+    """Query parameter ``name`` as an integer in [low, high], or ``default`` when absent."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise ApiError(400, code, f"{name} must be {what} ({low}-{high}), not {text!r}")
+    return int(text)
+
+
+def _cell(size: int) -> tuple[int, int] | None:
+    """``at=<row>,<column>``: a pixel of the network's input, or None."""
+    text = request.args.get("at")
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise ApiError(400, "invalid-cell", f"at must be <row>,<column> of the {size}x{size} input, not {text!r}")
+    row, column = (int(part) for part in parts)
+    if not (row < size and column < size):
+        raise ApiError(400, "invalid-cell", f"at={text} is outside the {size}x{size} input (rows and columns 0-{size - 1})")
+    return row, column
+
+
+@bp.post("/api/attribution")
+@admitted
+def attribution_() -> Response:
+    """Say which pixels of the drawing made the network's (or the gate's) score for one class."""
+    network = requested_network()
+    method = request.args.get("method")
+    if method not in attribution.METHODS:
+        raise ApiError(
+            400, "unknown-method",
+            f"method must be one of {', '.join(attribution.METHODS)}, not {method!r}; "
+            "e.g. /api/attribution?method=saliency",
+        )
+    subject_kind = request.args.get("of", "network")
+    if subject_kind not in SUBJECTS:
+        raise ApiError(400, "invalid-of", f"of must be network (the default) or gate, not {subject_kind!r}")
+    registry = loaded_registry()
+    gate = registry.gate
+    if subject_kind == "gate":
+        if gate is None:
+            raise ApiError(404, "no-gate", "this server has no not-a-digit gate to explain; leave out of=gate")
+        if "target" in request.args:
+            raise ApiError(
+                400, "target-with-gate", "of=gate explains the gate's not-a-digit score; leave out target"
+            )
+        subject = gate.network
+    else:
+        subject = network
+    target = _integer("target", None, 0, 9, "invalid-target", "a digit")
+    patch = _integer("patch", attribution.DEFAULT_PATCH, attribution.PATCH_SIZES.start, attribution.PATCH_SIZES.stop - 1,
+                     "invalid-patch", "the occlusion patch's side in pixels")
+    steps = _integer("steps", attribution.DEFAULT_STEPS, *attribution.STEP_RANGE, "invalid-steps",
+                     "the Integrated Gradients steps")
+    cell = _cell(subject.input_size)
+
+    prepared = prepared_image()
+    probabilities = network.predict(prepared.image)
+    answer = reading(prepared, network, None if prepared.empty else probabilities, gate)
+    if subject_kind == "gate":
+        target = attribution.classes(subject.layers) - 1  # the gate's last class: not a digit
+    elif target is None:
+        # The digit read; when none is read, the network's most probable one (its own, even for a blank).
+        target = answer["digit"] if answer["digit"] is not None else int(np.argmax(probabilities))
+    image = subject.input_image(prepared.image)
+    top = attribution.score_layer(subject.layers)
+
+    def logits_of(batch: np.ndarray) -> np.ndarray:
+        return np.stack([subject.features(image)[top] for image in batch])
+
+    try:
+        result = attribution.attribute(
+            method, subject.layers, subject.kernels(), image, target, logits_of=logits_of, patch=patch, steps=steps
+        )
+    except attribution.AttributionError as error:
+        raise ApiError(400, error.code, error.message) from None
+    answer.update({"model": network.name, "of": subject_kind, **result.to_json()})
+    if subject_kind == "gate":
+        answer["target_name"] = "not-a-digit"
+        answer["gate_input"] = image.tolist()
+    if cell is not None:
+        answer["cell"] = {"at": list(cell), **result.cell(*cell)}
+    return jsonify(answer)
