@@ -36,6 +36,7 @@ drawn: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test data
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.png_cost
+	$(BIN)/python -m bench.attribution
 
 eval: $(VENV)/.installed-test chromium data
 	$(BIN)/python -m bench.accuracy

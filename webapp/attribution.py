@@ -553,12 +553,17 @@ def strongest_path(layers: Sequence, weights: Weights, result: Pass, pixel: Sequ
     return steps[::-1]
 
 
+def _short(value: float) -> float:
+    """A float32 result with the 7 significant digits float32 holds (not 17 digits of noise in the JSON)."""
+    return float(f"{value:.7g}")
+
+
 def _rows(array: np.ndarray) -> list[list[float]]:
-    return [[float(value) for value in row] for row in np.asarray(array, dtype=np.float64)]
+    return [[_short(value) for value in row] for row in np.asarray(array, dtype=np.float64)]
 
 
 def _floats(array: np.ndarray) -> list[float]:
-    return [float(value) for value in np.asarray(array, dtype=np.float64).ravel()]
+    return [_short(value) for value in np.asarray(array, dtype=np.float64).ravel()]
 
 
 def attribute(

@@ -6,7 +6,7 @@ import numpy as np
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from webapp import attribution
-from webapp.api import admitted, loaded_registry, prepared_image, reading, requested_network
+from webapp.api import admitted, compare_requested, loaded_registry, prepared_image, reading, requested_network
 from webapp.errors import ApiError
 
 bp = Blueprint("why", __name__)
@@ -78,7 +78,36 @@ def attribution_() -> Response:
                      "the Integrated Gradients steps")
     cell = _cell(subject.input_size)
 
+    compare = compare_requested()
+    if compare and subject_kind == "gate":
+        raise ApiError(400, "compare-with-gate", "the gate is one network for all: of=gate takes no compare=1")
+
     prepared = prepared_image()
+    try:
+        answer = _attribute(network, prepared, method, subject_kind, target, patch, steps, gate)
+        if cell is not None:
+            answer["cell"] = {"at": list(cell), **answer.pop("_cell")(*cell)}
+        answer.pop("_cell", None)
+        if compare:
+            # Every served network on the same drawing, method and target (default: the digit each one read).
+            entries = []
+            for name in registry.names:
+                if name == network.name:  # computed above
+                    entries.append({key: value for key, value in answer.items() if key != "cell"})
+                    continue
+                entry = _attribute(registry.get(name), prepared, method, "network", target, patch, steps, gate)
+                entry.pop("_cell")
+                entries.append(entry)
+            answer["compare"] = entries
+    except attribution.AttributionError as error:
+        raise ApiError(400, error.code, error.message) from None
+    return jsonify(answer)
+
+
+def _attribute(network, prepared, method: str, subject_kind: str, target: int | None, patch: int, steps: int,
+               gate) -> dict:
+    """One network's (or the gate's) map for the drawing, with the network's reading; ``_cell`` answers a cell."""
+    subject = gate.network if subject_kind == "gate" else network
     probabilities = network.predict(prepared.image)
     answer = reading(prepared, network, None if prepared.empty else probabilities, gate)
     if subject_kind == "gate":
@@ -90,18 +119,13 @@ def attribution_() -> Response:
     top = attribution.score_layer(subject.layers)
 
     def logits_of(batch: np.ndarray) -> np.ndarray:
-        return np.stack([subject.features(image)[top] for image in batch])
+        return np.stack([subject.features(one)[top] for one in batch])
 
-    try:
-        result = attribution.attribute(
-            method, subject.layers, subject.kernels(), image, target, logits_of=logits_of, patch=patch, steps=steps
-        )
-    except attribution.AttributionError as error:
-        raise ApiError(400, error.code, error.message) from None
-    answer.update({"model": network.name, "of": subject_kind, **result.to_json()})
+    result = attribution.attribute(
+        method, subject.layers, subject.kernels(), image, target, logits_of=logits_of, patch=patch, steps=steps
+    )
+    answer.update({"model": network.name, "of": subject_kind, **result.to_json(), "_cell": result.cell})
     if subject_kind == "gate":
         answer["target_name"] = "not-a-digit"
         answer["gate_input"] = image.tolist()
-    if cell is not None:
-        answer["cell"] = {"at": list(cell), **result.cell(*cell)}
-    return jsonify(answer)
+    return answer
