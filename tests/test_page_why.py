@@ -177,7 +177,7 @@ def test_a_letter_shows_why_it_is_not_a_digit(page, live_server):
     cell = cell_answer(page, lambda: page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
     assert cell["of"] == "gate"
     # A digit drawn next hides it again.
-    page.keyboard.press("Escape")
+    page.click("[data-testid=clear]")
     box = pad_box(page)
     draw_with_mouse(page, digit_strokes(1, box["width"], seed=5, style=0).strokes, box)
     assert wait_done(page, timeout=SLOW) == "1"
