@@ -15,16 +15,25 @@ the time goes. Prints figures; passes or fails nothing.
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-import urllib.request
+import os
 
-import numpy as np
+# numpy's OpenBLAS starts a thread per core; on a shared machine its waiting threads spin and
+# count as CPU time (3x here under load). A worker serves one request per thread, so the
+# attribution runs single-threaded, here and in the server this starts (set before numpy loads).
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+for _name, _value in SINGLE_THREADED.items():
+    os.environ.setdefault(_name, _value)
 
-from bench.__main__ import cpu_seconds
-from bench.load import Request, page_png, run_load
-from bench.server import children, gunicorn, wait_ready
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bench.__main__ import cpu_seconds  # noqa: E402
+from bench.load import Request, page_png, run_load  # noqa: E402
+from bench.server import children, gunicorn, wait_ready  # noqa: E402
 
 METHODS = ("occlusion", "saliency", "gradient-x-input", "grad-cam", "integrated-gradients")
 TARGETS_MS = {"one network": 60.0, "all five networks": 250.0}  # issue 20's targets, server CPU per request
@@ -89,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     body = page_png()
     rows = endpoints()
     results = {}
-    with gunicorn(2) as (port, master):
+    with gunicorn(2, extra_env=SINGLE_THREADED) as (port, master):
         wait_ready(port, 2)
         pids = children(master.pid)
         details = {}
@@ -111,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             cpu_ms = (cpu_seconds(pids) - before) * 1000 / max(result.requests, 1)
             results[label] = (group, result, cpu_ms)
 
-    print(f"server: gunicorn, 2 workers, one request at a time; request body {len(body)} byte PNG (a drawn 5)")
+    print(f"server: gunicorn, 2 workers, numpy single-threaded, one request at a time; "
+          f"request body {len(body)} byte PNG (a drawn 5)")
     print(f"{'request':<34} {'p50 ms':>8} {'server CPU ms/req':>18} {'target':>8} {'requests':>9} {'errors':>7}  notes")
     for label, (group, result, cpu_ms) in results.items():
         target = TARGETS_MS.get(group)

@@ -84,6 +84,8 @@ BAD_QUERIES = [
     ({"method": "saliency", "target": "10"}, 400, "invalid-target"),
     ({"method": "saliency", "target": "-1"}, 400, "invalid-target"),
     ({"method": "saliency", "target": "seven"}, 400, "invalid-target"),
+    ({"method": "saliency", "target": "9" * 5000}, 400, "invalid-target"),
+    ({"method": "saliency", "at": "1," + "2" * 5000}, 400, "invalid-cell"),
     ({"method": "saliency", "of": "everything"}, 400, "invalid-of"),
     ({"method": "saliency", "of": "gate"}, 404, "no-gate"),  # the test networks have no gate
     ({"method": "occlusion", "patch": "1"}, 400, "invalid-patch"),

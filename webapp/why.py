@@ -20,12 +20,18 @@ def page() -> str:
     return render_template("why.html", methods=attribution.METHODS)
 
 
+def _small_number(text: str) -> bool:
+    """ASCII digits, a few of them (int() refuses thousands of digits; a query has no use for them)."""
+    text = text.strip()
+    return text.isascii() and text.isdigit() and len(text) <= 6
+
+
 def _integer(name: str, default: int | None, low: int, high: int, code: str, what: str) -> int | None:
     """Query parameter ``name`` as an integer in [low, high], or ``default`` when absent."""
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.strip().isdigit() or not low <= int(text) <= high:
+    if not _small_number(text) or not low <= int(text) <= high:
         raise ApiError(400, code, f"{name} must be {what} ({low}-{high}), not {text!r}")
     return int(text)
 
@@ -36,7 +42,7 @@ def _cell(size: int) -> tuple[int, int] | None:
     if text is None:
         return None
     parts = text.split(",")
-    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+    if len(parts) != 2 or not all(_small_number(part) for part in parts):
         raise ApiError(400, "invalid-cell", f"at must be <row>,<column> of the {size}x{size} input, not {text!r}")
     row, column = (int(part) for part in parts)
     if not (row < size and column < size):
