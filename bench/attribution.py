@@ -27,6 +27,7 @@ for _name, _value in SINGLE_THREADED.items():
 import argparse  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
+import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -51,8 +52,17 @@ def endpoints() -> list[tuple[str, str, str]]:
     return rows
 
 
-def answer_of(port: int, path: str, body: bytes) -> dict:
+def answer_of(port: int, path: str, body: bytes, tries: int = 10) -> dict:
+    """The answer to one request; a 503 busy (the worker's loop still catching up) is asked again."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers={"Content-Type": "image/png"})
+    for _ in range(tries - 1):
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 503:
+                raise
+            time.sleep(1.0)
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read())
 
@@ -117,16 +127,18 @@ def main(argv: list[str] | None = None) -> int:
                 more = run_load(port, Request(path, body, "image/png"), 1, args.seconds, timeout=120.0)
                 result.latencies_ms = np.concatenate([result.latencies_ms, more.latencies_ms])
                 result.outcomes += more.outcomes
-            cpu_ms = (cpu_seconds(pids) - before) * 1000 / max(result.requests, 1)
+            # Per answered request: a 503 busy (the loop still catching up after a long one) costs ~nothing.
+            answered = result.requests - result.errors
+            cpu_ms = (cpu_seconds(pids) - before) * 1000 / max(answered, 1)
             results[label] = (group, result, cpu_ms)
 
     print(f"server: gunicorn, 2 workers, numpy single-threaded, one request at a time; "
           f"request body {len(body)} byte PNG (a drawn 5)")
-    print(f"{'request':<34} {'p50 ms':>8} {'server CPU ms/req':>18} {'target':>8} {'requests':>9} {'errors':>7}  notes")
+    print(f"{'request':<34} {'p50 ms':>8} {'server CPU ms/answer':>20} {'target':>8} {'requests':>9} {'errors':>7}  notes")
     for label, (group, result, cpu_ms) in results.items():
         target = TARGETS_MS.get(group)
         verdict = "" if target is None else (f"<= {target:.0f}" if cpu_ms <= target else f"> {target:.0f}")
-        print(f"{label:<34} {result.percentile(50):8.1f} {cpu_ms:18.1f} {verdict:>8} {result.requests:9d} "
+        print(f"{label:<34} {result.percentile(50):8.1f} {cpu_ms:20.1f} {verdict:>8} {result.requests:9d} "
               f"{result.errors:7d}  {details.get(label, '')}")
     predict = results["/api/predict"][2]
     print(f"\n/api/predict's server CPU per request in the same run: {predict:.2f} ms")
