@@ -70,7 +70,7 @@ def answer_of(port: int, path: str, body: bytes, tries: int = 10) -> dict:
 def in_process(body: bytes, repeats: int) -> None:
     """CPU ms of the attribution computation alone, per network and method (this process, one thread)."""
     from webapp import attribution
-    from webapp.model import Registry
+    from webapp.registry import Registry
     from webapp.preprocess import prepare
 
     registry = Registry.load()
