@@ -10,6 +10,7 @@ Pillow, no Flask.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
@@ -26,9 +27,12 @@ BOX_SIZE = 20
 # large enough for sub-pixel accuracy at 20 px, small enough to be cheap.
 WORK_SIZE = 80
 WORK_SCALE = WORK_SIZE // BOX_SIZE
+# On the 8-bit working image, "at least half ink" (x / 255 >= 0.5, as stroke_width counts it) is x >= 128.
+HALF_INK_LEVEL = 128
 
 # Ink is "present" above this (0..1, after removing the background level).
 INK_THRESHOLD = 0.25
+INK_LEVEL = round(INK_THRESHOLD * 255)  # the same on 8-bit ink
 # A drawing whose ink fits in less than this fraction of the image's longer
 # side is a speck (a dot of dust), not a digit.
 SPECK_FRACTION = 0.03
@@ -70,7 +74,6 @@ DEFAULT_MAX_DECODED_BYTES = 6 * 1024 * 1024
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
 LEVELS = np.arange(256, dtype=np.float64)
-INK_MASK_TABLE = bytes(255 if level >= round(INK_THRESHOLD * 255) else 0 for level in range(256))
 
 
 class PreprocessError(ValueError):
@@ -246,15 +249,57 @@ def _grey_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None
     return image.convert("L"), None
 
 
-def ink_image(image: Image.Image) -> Image.Image:
-    """Ink intensity as an 8-bit image (255 = full ink), whatever the polarity and transparency.
+IDENTITY = np.arange(256, dtype=np.uint8)
 
-    A transparent canvas holds its ink in the alpha channel; its transparent
-    pixels carry an arbitrary colour (usually black), so a plain greyscale
-    conversion of black ink on a transparent canvas is all black. Compose onto
-    a background that contrasts with the ink's own colour first. Everything
-    full-size here runs in Pillow's C code.
+
+@dataclass(frozen=True)
+class Ink:
+    """A drawing's ink, kept as its grey image and the lookup table that turns grey levels into ink.
+
+    ``table[grey]`` is the ink intensity (255 = full ink). The table is applied
+    only where it is needed, to the crop around the ink, never to the whole
+    canvas: at 280x280 one pass over every pixel costs about as much as all of
+    the work on the crop.
     """
+
+    grey: Image.Image  # mode "L"
+    table: np.ndarray  # uint8 (256,), monotonic: ink rises with the grey level, or falls with it
+
+    def image(self) -> Image.Image:
+        """The whole ink image (255 = full ink)."""
+        return self.grey.point(self.table.tobytes())
+
+    def box(self) -> tuple[int, int, int, int] | None:
+        """The bounding box (left, top, right, bottom) of the pixels with ink >= INK_THRESHOLD, as getbbox() gives it.
+
+        The table is monotonic, so "ink >= threshold" is "grey >= some level"
+        (or "<=" for an inverted table): the box comes from the per-row and
+        per-column extremes of the grey image, without building the ink image.
+        """
+        levels = np.flatnonzero(self.table >= INK_LEVEL)
+        if not len(levels):
+            return None
+        grey = np.asarray(self.grey)
+        if levels[-1] == 255 and len(levels) == 256 - levels[0]:  # grey >= levels[0]
+            rows, columns = grey.max(axis=1) >= levels[0], grey.max(axis=0) >= levels[0]
+        elif levels[0] == 0 and len(levels) == levels[-1] + 1:  # grey <= levels[-1]
+            rows, columns = grey.min(axis=1) <= levels[-1], grey.min(axis=0) <= levels[-1]
+        else:  # not monotonic (never made here): look every pixel up
+            mask = self.table[grey] >= INK_LEVEL
+            rows, columns = mask.any(axis=1), mask.any(axis=0)
+        row_indices, column_indices = np.flatnonzero(rows), np.flatnonzero(columns)
+        if not len(row_indices):
+            return None
+        return int(column_indices[0]), int(row_indices[0]), int(column_indices[-1]) + 1, int(row_indices[-1]) + 1
+
+    def crop(self, box: tuple[int, int, int, int]) -> Image.Image:
+        """The ink image inside ``box``."""
+        crop = self.grey.crop(box)
+        return crop if self.table is IDENTITY else crop.point(self.table.tobytes())
+
+
+def ink_levels(image: Image.Image) -> Ink:
+    """The ink of a decoded PNG, whatever the polarity and transparency (see ``ink_image``)."""
     grey, alpha = _grey_and_alpha(image)
     if alpha is not None:
         # The colour of the (partly) opaque pixels is the ink's.
@@ -268,12 +313,24 @@ def ink_image(image: Image.Image) -> Image.Image:
     inverted = median > 127
     background_ink = 255 - median if inverted else median
     if background_ink >= 242:
-        return Image.new("L", grey.size, 0)
+        return Ink(grey, np.zeros(256, dtype=np.uint8))
     # One lookup table: flip dark ink to high values, and take an off-white
     # page or a grey backdrop (the background level) down to zero.
     ink = (255 - LEVELS) if inverted else LEVELS
-    table = np.clip((ink - background_ink) * 255.0 / (255 - background_ink), 0, 255)
-    return grey.point(np.round(table).astype(np.uint8).tobytes())
+    table = np.round(np.clip((ink - background_ink) * 255.0 / (255 - background_ink), 0, 255)).astype(np.uint8)
+    return Ink(grey, table)
+
+
+def ink_image(image: Image.Image) -> Image.Image:
+    """Ink intensity as an 8-bit image (255 = full ink), whatever the polarity and transparency.
+
+    A transparent canvas holds its ink in the alpha channel; its transparent
+    pixels carry an arbitrary colour (usually black), so a plain greyscale
+    conversion of black ink on a transparent canvas is all black. Compose onto
+    a background that contrasts with the ink's own colour first. Everything
+    full-size here runs in Pillow's C code.
+    """
+    return ink_levels(image).image()
 
 
 def stroke_width(ink: np.ndarray, threshold: float = 0.5) -> float:
@@ -281,15 +338,21 @@ def stroke_width(ink: np.ndarray, threshold: float = 0.5) -> float:
 
     For a stroke of width w and length L, area = wL and the boundary is about
     2L, so 2 * area / boundary ~ w. The boundary counts pixel edges between
-    ink and background (4-neighbourhood).
+    ink and background (4-neighbourhood), the image's own edges included.
     """
-    mask = ink >= threshold
-    area = int(mask.sum())
+    return _stroke_width(ink >= threshold)
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    area = int(np.count_nonzero(mask))
     if area == 0:
         return 0.0
-    padded = np.pad(mask, 1)
-    boundary = int((padded[1:, :] != padded[:-1, :]).sum() + (padded[:, 1:] != padded[:, :-1]).sum())
-    return 2.0 * area / boundary
+    # Edges between unlike neighbours, plus the ink on the image's four sides
+    # (where it borders the background beyond): np.pad's answer without the copy.
+    inside = np.count_nonzero(mask[1:, :] != mask[:-1, :]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
+    sides = (np.count_nonzero(mask[0]) + np.count_nonzero(mask[-1]) + np.count_nonzero(mask[:, 0])
+             + np.count_nonzero(mask[:, -1]))
+    return 2.0 * area / int(inside + sides)
 
 
 def pen_width(mask: np.ndarray) -> float:
@@ -311,11 +374,11 @@ def pen_width(mask: np.ndarray) -> float:
     return 2.0 * steps
 
 
-def is_tap(ink: Image.Image, box: tuple[int, int, int, int]) -> bool:
-    """Whether the ink in ``box`` is a tap: small on its image, and only a couple of its own stroke widths across."""
-    crop = ink.crop(box)
+def is_tap(crop: Image.Image, image_side: int) -> bool:
+    """Whether ``crop`` (the ink's box) is a tap: small on its image (whose longer side is ``image_side``),
+    and only a couple of its own stroke widths across."""
     extent = max(crop.size)
-    if extent >= TAP_FRACTION * max(ink.size):
+    if extent >= TAP_FRACTION * image_side:
         return False
     if extent > SPECK_WORK_SIZE:
         scale = SPECK_WORK_SIZE / extent
@@ -349,7 +412,7 @@ def _morphology(ink: np.ndarray, radius: int, thicken: bool) -> np.ndarray:
 
 def _resize(ink: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resize float ink with area averaging when shrinking (MNIST's anti-aliasing) and bicubic when growing."""
-    source = Image.fromarray(ink.astype(np.float32), mode="F")
+    source = Image.fromarray(ink.astype(np.float32, copy=False))
     shrinking = width <= ink.shape[1] and height <= ink.shape[0]
     resized = source.resize((width, height), Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC)
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
@@ -362,7 +425,11 @@ def normalize_stroke(ink: np.ndarray, scale: float) -> np.ndarray:
         ink: the cropped drawing at working resolution.
         scale: working pixels per pixel of the final 20 px box.
     """
-    width = stroke_width(ink) / scale
+    return _normalized(ink, stroke_width(ink) / scale, scale)
+
+
+def _normalized(ink: np.ndarray, width: float, scale: float) -> np.ndarray:
+    """``ink`` with its strokes (``width`` final pixels wide) brought into MNIST's band."""
     if THINNEST_STROKE <= width <= THICKEST_STROKE or width == 0.0:
         return ink
     radius = int(round(abs(MNIST_STROKE_WIDTH - width) * scale / 2))
@@ -375,44 +442,64 @@ def normalize_stroke(ink: np.ndarray, scale: float) -> np.ndarray:
     return eroded if (eroded >= 0.5).any() else ink
 
 
+@functools.lru_cache(maxsize=256)
+def _indices(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, columns = np.indices((height, width))
+    rows.flags.writeable = columns.flags.writeable = False
+    return rows, columns
+
+
 def center_of_mass(image: np.ndarray) -> tuple[float, float]:
     """(row, column) of the intensity-weighted centre."""
     total = image.sum()
-    rows, columns = np.indices(image.shape)
+    rows, columns = _indices(*image.shape)
     return float((rows * image).sum() / total), float((columns * image).sum() / total)
 
 
-def to_mnist(ink: Image.Image) -> Prepared:
-    """Ink of any size (8-bit image, 255 = ink) -> MNIST format.
+def _empty() -> Prepared:
+    return Prepared(image=np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.uint8), empty=True)
+
+
+def to_mnist(ink: Image.Image | Ink) -> Prepared:
+    """Ink of any size (an 8-bit image, 255 = ink, or an ``Ink``) -> MNIST format.
 
     Crop to the ink's bounding box, scale the longer side to 20 px keeping the
     aspect ratio, bring the stroke width into MNIST's range, and place the
     result in a 28x28 field with its centre of mass at the centre.
+
+    Only the crop is ever turned from grey levels into ink, and the stroke
+    width is measured on the 8-bit working image; the result is the same,
+    pixel for pixel, as doing each step on the whole float image.
     """
-    empty = Prepared(image=np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.uint8), empty=True)
-    box = ink.point(INK_MASK_TABLE).getbbox()
+    if isinstance(ink, Image.Image):
+        ink = Ink(ink if ink.mode == "L" else ink.convert("L"), IDENTITY)
+    box = ink.box()
     if box is None:
-        return empty
+        return _empty()
     left, top, right, bottom = box
     width, height = right - left, bottom - top
     extent = max(width, height)
-    if extent < SPECK_FRACTION * max(ink.size) or extent < 2 or is_tap(ink, box):
-        return empty
+    image_side = max(ink.grey.size)
+    if extent < SPECK_FRACTION * image_side or extent < 2:
+        return _empty()
+    crop = ink.crop(box)
+    if is_tap(crop, image_side):
+        return _empty()
 
     # Work at 4x the final size, where one working pixel is a quarter of a
     # final pixel: stroke width can be adjusted finely and cheaply there.
     factor = WORK_SIZE / extent
     work_width, work_height = max(1, round(width * factor)), max(1, round(height * factor))
-    crop = ink.crop(box)
     filter_ = Image.Resampling.BOX if factor <= 1 else Image.Resampling.BICUBIC
-    work = np.asarray(crop.resize((work_width, work_height), filter_), dtype=np.float32) / 255.0
-    work = normalize_stroke(work, WORK_SCALE)
+    work_levels = np.asarray(crop.resize((work_width, work_height), filter_))
+    work = work_levels.astype(np.float32) / 255.0
+    work = _normalized(work, _stroke_width(work_levels >= HALF_INK_LEVEL) / WORK_SCALE, WORK_SCALE)
 
     box_width, box_height = max(1, round(work_width / WORK_SCALE)), max(1, round(work_height / WORK_SCALE))
     digit = _resize(work, box_width, box_height)
     peak = digit.max()
     if peak <= 0:
-        return empty
+        return _empty()
     # A faint or very thin drawing still gets full-strength ink, as MNIST's had.
     digit = np.clip(digit / peak, 0.0, 1.0)
 
@@ -421,9 +508,9 @@ def to_mnist(ink: Image.Image) -> Prepared:
     centre = FIELD_SIZE // 2
     top = int(np.clip(round(centre - row), 0, FIELD_SIZE - box_height))
     left = int(np.clip(round(centre - column), 0, FIELD_SIZE - box_width))
-    field = np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.float32)
-    field[top : top + box_height, left : left + box_width] = digit
-    return Prepared(image=np.round(field * 255).astype(np.uint8), empty=False)
+    field = np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.uint8)
+    field[top : top + box_height, left : left + box_width] = np.round(digit * 255)
+    return Prepared(image=field, empty=False)
 
 
 def prepare(
@@ -437,7 +524,7 @@ def prepare(
     Raises:
         PreprocessError: the bytes are not an acceptable PNG.
     """
-    return to_mnist(ink_image(decode_png(data, max_pixels=max_pixels, max_side=max_side, max_bytes=max_bytes)))
+    return to_mnist(ink_levels(decode_png(data, max_pixels=max_pixels, max_side=max_side, max_bytes=max_bytes)))
 
 
 # Truncated files are errors, never silently padded images.
