@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +196,41 @@ def test_refuses_truncated_png():
     with pytest.raises(PreprocessError) as raised:
         prepare(data[: len(data) // 2])
     assert raised.value.code == "invalid-image"
+
+
+REFERENCE = Path(__file__).resolve().parent / "reference" / "preprocess.npz"
+
+
+def reference_corpus(images: np.ndarray) -> list[bytes]:
+    """Canvases the preprocessing's output is pinned on: MNIST test digits as 280x280 transparent canvases
+    (1,500), the same as 28x28 dark-on-light PNGs (500), the generated drawings of make eval in all four
+    polarities (1,000) and the held-out evaluation drawings, digits and not (1,000, taps and scribbles among them).
+    """
+    from bench.accuracy import mnist_canvas
+    from train.drawings import drawing_set, evaluation_drawings
+
+    corpus = [mnist_canvas(image) for image in images[:1500]]
+    corpus += [png_bytes(255 - image) for image in images[1500:2000]]
+    corpus += [png for _, png in drawing_set(1000, seed=7)]
+    corpus += [render(item.drawing, POLARITIES[index % len(POLARITIES)])
+               for index, item in enumerate(evaluation_drawings(1000, seed=2027))]
+    return corpus
+
+
+def digest(prepared) -> np.ndarray:
+    """Nine bytes per answer: the first 8 of the 28x28 image's SHA-256, then 1 if "empty" else 0."""
+    return np.frombuffer(hashlib.sha256(prepared.image.tobytes()).digest()[:8] + bytes([prepared.empty]), np.uint8)
+
+
+def test_output_is_the_same_as_before_it_was_made_cheaper(mnist):
+    """Every 28x28 image (and every "empty") equals, byte for byte, what the preprocessing made before
+    issue 24 rewrote it for speed: digests of main e1eea51's webapp/preprocess.py output on the same
+    4,000 canvases, a (4000, 9) uint8 array (tests/reference/make_preprocess.py wrote it)."""
+    expected = np.load(REFERENCE)["digests"]
+    corpus = reference_corpus(mnist.test_images)
+    assert expected.shape == (4000, 9) and expected.dtype == np.uint8 and len(corpus) == 4000
+    # The pinned answers hold both kinds, so an "always empty" or "never empty" change cannot match.
+    assert 0 < int(expected[:, 8].sum()) < len(expected)
+    actual = np.stack([digest(prepare(png)) for png in corpus])
+    different = np.flatnonzero((actual != expected).any(axis=1))
+    assert different.size == 0, f"{different.size} canvases differ, first {different[:10].tolist()}"
