@@ -76,23 +76,45 @@ def test_a_stalled_upload_gets_a_408_at_the_body_deadline(gunicorn_server):
     assert response.getheader("X-Content-Type-Options") == "nosniff"
 
 
-def test_a_huge_chunk_that_never_comes_gets_an_answer(gunicorn_server):
-    """A chunk size of 2**64, a few bytes, then nothing: once the server waited for ever."""
+CHUNKED_HEAD = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n")
+BODY_LIMIT = 4 * 1024 * 1024  # the app's MAX_CONTENT_LENGTH
+# "At once": far inside the body deadline (3 s here), which a server that waited for the bytes would reach.
+AT_ONCE_SECONDS = 2.0
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"%x\r\n" % 2**64 + b"\x89PNG",  # 2**64 bytes declared, four sent, then nothing
+        b"%x\r\n" % 2**64,  # the size line alone
+        b"%x\r\n" % (BODY_LIMIT + 1) + b"\x89PNG",  # one byte past the limit
+        b"10\r\n" + b"\x00" * 16 + b"\r\n" + b"%x\r\n" % BODY_LIMIT + b"\x00",  # the second chunk takes it past
+    ],
+    ids=["2^64", "2^64-size-line-only", "limit+1", "second-chunk"],
+)
+def test_a_chunk_declared_past_the_limit_is_a_413_at_once(gunicorn_server, sent):
+    """A declared chunk size past the body limit is known as soon as its size line arrives: the answer is a
+    413 then, not a 408 at the body deadline, and the server closes the connection rather than reading on."""
     port, _ = gunicorn_server
-    head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=BODY_TIMEOUT_SECONDS + 20) as connection:
-        connection.sendall(head + b"%x\r\n" % 2**64 + b"\x89PNG")
+        started = time.monotonic()
+        connection.sendall(CHUNKED_HEAD + sent)
         response = http.client.HTTPResponse(connection)
         response.begin()
         answer = json.loads(response.read())
-    assert response.status == 408 and answer["error"]["code"] == "body-timeout", answer
+        answered = time.monotonic() - started
+        closed = connection.recv(1) == b""  # the client stays, silent: the server must end the connection
+        ended = time.monotonic() - started
+    assert response.status == 413 and answer["error"]["code"] == "payload-too-large", answer
+    assert answered < AT_ONCE_SECONDS, f"answered after {answered:.2f} s"
+    assert closed and ended < AT_ONCE_SECONDS, f"connection still open after {ended:.2f} s"
 
 
 def test_a_huge_chunk_that_keeps_coming_is_a_413(gunicorn_server):
     port, _ = gunicorn_server
-    head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
-        connection.sendall(head + b"%x\r\n" % 2**64)
+        connection.sendall(CHUNKED_HEAD + b"%x\r\n" % (BODY_LIMIT * 2))
         try:
             for _ in range(5 * 16):  # 5 MiB, past the 4 MiB limit
                 connection.sendall(b"\x00" * 65536)

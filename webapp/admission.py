@@ -68,7 +68,8 @@ def read_body() -> None:
     A view then holds a work slot only for work, never while a slow or
     stalled client is still sending. A body over MAX_CONTENT_LENGTH is a 413
     (one sent chunked, with no Content-Length, too: Werkzeug's stream would
-    stop quietly at the limit and the view would read it truncated); one that
+    stop quietly at the limit and the view would read it truncated; one whose
+    declared chunk sizes pass the limit as soon as the size line arrives); one that
     does not arrive within BODY_TIMEOUT_SECONDS is a 408; a malformed chunked
     body or a connection that ends early is a 400. Everything after sees an
     ordinary request whose body is in memory.
@@ -80,9 +81,13 @@ def read_body() -> None:
     if length is not None and length > limit:
         raise RequestEntityTooLarge()
     stream = request.environ["wsgi.input"]
+    if length is None:
+        _refuse_chunks_past(stream, limit)
     try:
         with _deadline(float(current_app.config["BODY_TIMEOUT_SECONDS"])):
             body = stream.read(limit + 1 if length is None else length)
+    except ChunksPastLimit:
+        raise RequestEntityTooLarge() from None
     except BodyTimeout:
         raise ApiError(
             408, "body-timeout",
@@ -104,6 +109,37 @@ def read_body() -> None:
     request.environ["CONTENT_LENGTH"] = str(len(body))
     request.environ.pop("HTTP_TRANSFER_ENCODING", None)
     request.environ.pop("wsgi.input_terminated", None)
+
+
+class ChunksPastLimit(Exception):
+    """The chunks a client declared add up to more than the body limit."""
+
+
+def _refuse_chunks_past(stream, limit: int) -> None:
+    """Make gunicorn's chunked reader fail as soon as the chunk sizes declared pass ``limit``.
+
+    Each chunk's size line says how many bytes follow, so a body past the limit is known before its bytes
+    arrive: a client that declares 2**64 bytes and sends four (or none) is answered 413 at once, where a
+    reader that waits for the bytes holds it until the body deadline (then 408). gunicorn's reader
+    (``wsgi.input.reader``) parses each size line with its ``parse_chunk_size``; this wraps that method on
+    this request's reader only, before the first read. When the wrapper raises, gunicorn marks the body
+    failed and closes the connection instead of reading on. Other servers' readers are read to the limit.
+    """
+    reader = getattr(stream, "reader", None)
+    parse = getattr(reader, "parse_chunk_size", None)
+    if parse is None:
+        return
+    declared = 0
+
+    def parse_chunk_size(*args, **kwargs):
+        nonlocal declared
+        size, rest = parse(*args, **kwargs)
+        declared += size
+        if declared > limit:
+            raise ChunksPastLimit(declared)
+        return size, rest
+
+    reader.parse_chunk_size = parse_chunk_size
 
 
 class BodyTimeout(Exception):
