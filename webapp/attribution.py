@@ -134,7 +134,7 @@ def gradient_pass(layers: Sequence, weights: Weights, images: np.ndarray, target
     top = score_layer(layers)
     seed = np.zeros_like(outputs[top])
     seed[:, target] = 1.0
-    result = backward.backward(layers, weights, outputs, seed, layers[top].name)
+    result = backward.backward(layers, weights, outputs, seed, layers[top].name, weight_gradients=False)
     input_gradient = np.asarray(result.outputs[0], dtype=np.float64).reshape(images.shape[:3])
     return Pass(outputs, list(result.outputs), np.asarray(outputs[top], dtype=np.float64), input_gradient, result)
 
@@ -485,7 +485,8 @@ class _Path:
             scores = outputs[self.top - self.first]
             seed = np.zeros_like(scores)
             seed[:, self.target] = 1.0
-            result = backward.backward(rest, self.weights, outputs, seed, self.layers[self.top].name)
+            result = backward.backward(rest, self.weights, outputs, seed, self.layers[self.top].name,
+                                       weight_gradients=False)
             total += np.tensordot(chunk_factors, np.asarray(result.outputs[0], dtype=np.float64), axes=1)
             for alpha, row in zip(chunk, scores):
                 self.scores[float(alpha)] = np.asarray(row, dtype=np.float64)
@@ -497,7 +498,7 @@ class _Path:
             return gradient.reshape(self.image_shape)
         result = backward.backward(
             self.layers[: self.first + 1], self.weights, self.drawing_outputs,
-            gradient[None].astype(np.float32), self.layers[self.first].name,
+            gradient[None].astype(np.float32), self.layers[self.first].name, weight_gradients=False,
         )
         return np.asarray(result.outputs[0][0], dtype=np.float64).reshape(self.image_shape)
 

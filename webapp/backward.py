@@ -131,32 +131,78 @@ def col2im(col: np.ndarray, x_shape: Sequence[int], window: Sequence[int], strid
 
 
 def convolution_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
-    """out = im2col(x) . W + b, reshaped to (N, OH, OW, F)."""
+    """out = im2col(x) . W + b, reshaped to (N, OH, OW, F).
+
+    For a window of 4x4 or more over 4 or more channels, the same sum one
+    kernel position at a time (``_convolution_by_position``): im2col's matrix
+    would be KH * KW times the input.
+    """
     kernel = variables["kernel"]
     window = kernel.shape[:2]
     strides, pads = _geometry(layer, x.shape, window)
-    col = im2col(x, window, strides, pads)
-    out = col @ kernel.reshape(-1, kernel.shape[-1])
+    out_h = (x.shape[1] + pads[0] + pads[1] - window[0]) // strides[0] + 1
+    out_w = (x.shape[2] + pads[2] + pads[3] - window[1]) // strides[1] + 1
+    if x.shape[-1] >= 4 and window[0] * window[1] >= 16:
+        out = _convolution_by_position(x, kernel, strides, pads, out_h, out_w)
+    else:
+        out = im2col(x, window, strides, pads) @ kernel.reshape(-1, kernel.shape[-1])
     if "bias" in variables:
         out += variables["bias"]
-    out_h = (x.shape[1] + pads[0] + pads[1] - window[0]) // strides[0] + 1
-    return out.reshape(x.shape[0], out_h, -1, kernel.shape[-1])
+    return out.reshape(x.shape[0], out_h, out_w, kernel.shape[-1])
+
+
+def _convolution_by_position(x: np.ndarray, kernel: np.ndarray, strides, pads, out_h: int, out_w: int) -> np.ndarray:
+    """sum over kernel positions (ky, kx) of the input cells under W[ky, kx] . W[ky, kx]: (N * OH * OW, F)."""
+    top, bottom, left, right = pads
+    image = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)]) if any(pads) else x
+    out = np.zeros((x.shape[0] * out_h * out_w, kernel.shape[-1]), np.result_type(x, kernel))
+    for row in range(kernel.shape[0]):
+        rows = slice(row, row + strides[0] * (out_h - 1) + 1, strides[0])
+        for column in range(kernel.shape[1]):
+            columns = slice(column, column + strides[1] * (out_w - 1) + 1, strides[1])
+            out += image[:, rows, columns, :].reshape(-1, x.shape[-1]) @ kernel[row, column]
+    return out
 
 
 def convolution_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
-    """dW = im2col(x)^T . dout, db = sum of dout, dx = col2im(dout . W^T): the book's Convolution.backward."""
+    """dW = im2col(x)^T . dout, db = sum of dout, dx = col2im(dout . W^T): the book's Convolution.backward.
+
+    dx is computed one kernel position at a time (``convolution_input_gradient``):
+    the same sum as col2im's, faster.
+    """
     kernel = variables["kernel"]
     window = kernel.shape[:2]
     filters = kernel.shape[-1]
     strides, pads = _geometry(layer, x.shape, window)
     col = im2col(x, window, strides, pads)
-    dout = dout.reshape(-1, filters)
-    grads = {"kernel": (col.T @ dout).reshape(kernel.shape)}
+    flat = dout.reshape(-1, filters)
+    grads = {"kernel": (col.T @ flat).reshape(kernel.shape)}
     if "bias" in variables:
-        grads["bias"] = dout.sum(axis=0)
-    dcol = dout @ kernel.reshape(-1, filters).T
-    dx = col2im(dcol, x.shape, window, strides, pads)
-    return dx, grads
+        grads["bias"] = flat.sum(axis=0)
+    return convolution_input_gradient(dout, x, out, layer, variables), grads
+
+
+def convolution_input_gradient(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
+    """dx alone (no weight gradient), what attribution needs: the same numbers as col2im(dout . W^T).
+
+    Kernel position (ky, kx) put weight W[ky, kx] on the input cells it
+    covered, one per output cell: dout . W[ky, kx]^T, shaped like the output,
+    goes back onto those cells in one slice. One small product per kernel
+    position, so the (N * OH * OW, KH * KW * C) matrix col2im reads is
+    never built.
+    """
+    kernel = variables["kernel"]
+    kernel_height, kernel_width, channels, filters = kernel.shape
+    strides, (top, bottom, left, right) = _geometry(layer, x.shape, (kernel_height, kernel_width))
+    batch, out_h, out_w, _ = dout.shape
+    flat = dout.reshape(-1, filters)
+    padded = np.zeros((batch, x.shape[1] + top + bottom, x.shape[2] + left + right, channels), dout.dtype)
+    for row in range(kernel_height):
+        rows = slice(row, row + strides[0] * (out_h - 1) + 1, strides[0])
+        for column in range(kernel_width):
+            columns = slice(column, column + strides[1] * (out_w - 1) + 1, strides[1])
+            padded[:, rows, columns, :] += (flat @ kernel[row, column].T).reshape(batch, out_h, out_w, channels)
+    return padded[:, top : top + x.shape[1], left : left + x.shape[2], :]
 
 
 def affine_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
@@ -173,20 +219,19 @@ def affine_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: Lay
     return dout @ variables["kernel"].T, grads
 
 
+def affine_input_gradient(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
+    """dx = dout . W^T alone."""
+    return dout @ variables["kernel"].T
+
+
 def relu_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
     """max(0, x)."""
-    mask = x <= 0
-    out = x.copy()
-    out[mask] = 0
-    return out
+    return np.maximum(x, x.dtype.type(0))
 
 
 def relu_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
     """The gradient stops where the input was not positive (the book's ``mask``); elsewhere it passes unchanged."""
-    mask = x <= 0
-    dx = dout.copy()
-    dx[mask] = 0
-    return dx, {}
+    return dout * (x > 0), {}
 
 
 def _pool_window(layer: LayerInfo) -> tuple[int, int]:
@@ -205,14 +250,68 @@ def _pool_columns(x: np.ndarray, layer: LayerInfo, fill: float):
     return windows, window, strides, pads
 
 
+def _tiles(x: np.ndarray, layer: LayerInfo) -> np.ndarray | None:
+    """The windows of a pooling layer as a view (N, OH, KH, OW, KW, C), when they tile the input.
+
+    That is when the stride equals the window and there is no padding (rows
+    or columns past the last whole window are left out, as "valid" does).
+    Then pooling is a reshape: no im2col, no col2im. None otherwise.
+    """
+    window = _pool_window(layer)
+    strides, pads = _geometry(layer, x.shape, window)
+    if tuple(strides) != window or any(pads):
+        return None
+    batch, height, width, channels = x.shape
+    out_h, out_w = height // window[0], width // window[1]
+    used = x[:, : out_h * window[0], : out_w * window[1], :]
+    return used.reshape(batch, out_h, window[0], out_w, window[1], channels)
+
+
+def _untile(tiles: np.ndarray, x_shape: Sequence[int]) -> np.ndarray:
+    """(N, OH, KH, OW, KW, C) back to the input's shape, zeros where no window reached."""
+    batch, out_h, kernel_height, out_w, kernel_width, channels = tiles.shape
+    dx = tiles.reshape(batch, out_h * kernel_height, out_w * kernel_width, channels)
+    if dx.shape[1:3] == tuple(x_shape[1:3]):
+        return dx
+    full = np.zeros(x_shape, tiles.dtype)
+    full[:, : dx.shape[1], : dx.shape[2], :] = dx
+    return full
+
+
+def _tile_maximum(tiles: np.ndarray) -> np.ndarray:
+    """The largest cell of each window, (N, OH, OW, C): the window's cells compared one position at a time."""
+    largest = tiles[:, :, 0, :, 0, :].copy()
+    for row in range(tiles.shape[2]):
+        for column in range(tiles.shape[4]):
+            if row or column:
+                np.maximum(largest, tiles[:, :, row, :, column, :], out=largest)
+    return largest
+
+
 def pooling_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
     """Max pooling (the book's Pooling): the largest value of each window ("same" padding never wins)."""
+    tiles = _tiles(x, layer)
+    if tiles is not None:
+        return _tile_maximum(tiles)
     windows, *_ = _pool_columns(x, layer, -np.inf)
     return windows.max(axis=-1)
 
 
 def pooling_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
     """Only the cell that was the maximum receives the gradient (the first of equal ones, as TensorFlow)."""
+    tiles = _tiles(x, layer)
+    if tiles is not None:
+        # The window's cells in order, row by row: each takes the gradient if it holds the maximum
+        # and no earlier cell did.
+        largest = _tile_maximum(tiles)
+        dtiles = np.empty(tiles.shape, dout.dtype)
+        taken = np.zeros(largest.shape, bool)
+        for row in range(tiles.shape[2]):
+            for column in range(tiles.shape[4]):
+                first = (tiles[:, :, row, :, column, :] == largest) & ~taken
+                np.multiply(dout, first, out=dtiles[:, :, row, :, column, :])
+                taken |= first
+        return _untile(dtiles, x.shape), {}
     windows, window, strides, pads = _pool_columns(x, layer, -np.inf)
     arg_max = windows.argmax(axis=-1)
     dmax = np.zeros(windows.shape, dout.dtype)
@@ -230,6 +329,9 @@ def _pool_counts(x_shape: Sequence[int], layer: LayerInfo, dtype) -> np.ndarray:
 
 def average_pooling_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
     """The mean of each window's cells inside the input."""
+    tiles = _tiles(x, layer)
+    if tiles is not None:
+        return tiles.mean(axis=(2, 4), dtype=x.dtype)
     windows, *_ = _pool_columns(x, layer, 0.0)
     return windows.sum(axis=-1) / _pool_counts(x.shape, layer, x.dtype)
 
@@ -237,6 +339,11 @@ def average_pooling_forward(x: np.ndarray, layer: LayerInfo, variables: Variable
 def average_pooling_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
     """Each cell of a window receives the window's gradient divided by the window's count."""
     window = _pool_window(layer)
+    tiles = _tiles(x, layer)
+    if tiles is not None:
+        share = dout / dout.dtype.type(window[0] * window[1])
+        spread = np.broadcast_to(share[:, :, None, :, None, :], tiles.shape)
+        return _untile(np.ascontiguousarray(spread), x.shape), {}
     strides, pads = _geometry(layer, x.shape, window)
     share = dout / _pool_counts(x.shape, layer, dout.dtype)  # (N, OH, OW, C)
     spread = np.broadcast_to(share[:, :, :, None, None, :], (*share.shape[:3], window[0], window[1], share.shape[3]))
@@ -508,13 +615,16 @@ class Operation:
     ``input_cell(dout, x, out, layer, variables, at)`` gives the terms of
     d objective / d x[at] for one image; ``weight_cell(dout, x, layer,
     variables, at)`` per variable ("kernel", "bias") the terms of a weight's
-    gradient.
+    gradient. ``input_gradient(dout, x, out, layer, variables) -> dx`` is the
+    backward pass without the weight gradients, for a kind with weights
+    (``backward(..., weights=False)``); without it, ``backward``'s dx is used.
     """
 
     forward: Callable[..., np.ndarray]
     backward: Callable[..., tuple[np.ndarray, dict]]
     input_cell: Callable[..., dict]
     weight_cells: Mapping[str, Callable[..., dict]] = field(default_factory=dict)
+    input_gradient: Callable[..., np.ndarray] | None = None
 
 
 def _bias_cell(dout, x, layer, variables, at) -> dict:
@@ -526,10 +636,11 @@ OPERATIONS: dict[str, Operation] = {
     "Rescaling": Operation(rescaling_forward, rescaling_backward, rescaling_input_cell),
     "Conv2D": Operation(
         convolution_forward, convolution_backward, convolution_input_cell,
-        {"kernel": convolution_kernel_cell, "bias": _bias_cell},
+        {"kernel": convolution_kernel_cell, "bias": _bias_cell}, convolution_input_gradient,
     ),
     "Dense": Operation(
-        affine_forward, affine_backward, affine_input_cell, {"kernel": affine_kernel_cell, "bias": _bias_cell}
+        affine_forward, affine_backward, affine_input_cell, {"kernel": affine_kernel_cell, "bias": _bias_cell},
+        affine_input_gradient,
     ),
     "ReLU": Operation(relu_forward, relu_backward, relu_input_cell),
     "MaxPooling2D": Operation(pooling_forward, pooling_backward, pooling_input_cell),
@@ -622,7 +733,7 @@ def logits_layer(layers: Sequence[LayerInfo]) -> str:
 
 
 def backward(layers: Sequence[LayerInfo], weights: Weights, outputs: Sequence[np.ndarray], gradient: np.ndarray,
-             top: str) -> Gradients:
+             top: str, *, weight_gradients: bool = True) -> Gradients:
     """The backward pass (誤差逆伝播法) from ``top`` down to the input image.
 
     Args:
@@ -631,6 +742,9 @@ def backward(layers: Sequence[LayerInfo], weights: Weights, outputs: Sequence[np
         gradient: d objective / d (output of layer ``top``), the shape of that output.
             Learning: top = the logits, gradient = probabilities - one_hot(labels).
         top: the name of the layer the gradient is given at.
+        weight_gradients: False skips the weights' gradients (``Gradients.weights`` is then
+            empty): attribution only wants d objective / d each output, and a convolution's
+            kernel gradient costs as much as its input gradient.
     """
     position = layer_position(layers, top)
     grads_out: list[np.ndarray | None] = [None] * len(layers)
@@ -639,9 +753,14 @@ def backward(layers: Sequence[LayerInfo], weights: Weights, outputs: Sequence[np
     grads_out[position] = dout
     for index in range(position, 0, -1):
         layer = layers[index]
-        dx, grads = operation(layer).backward(
-            dout, outputs[index - 1], outputs[index], layer, _variables(weights, layer, outputs[index].dtype)
-        )
+        kind = operation(layer)
+        variables = _variables(weights, layer, outputs[index].dtype)
+        if not weight_gradients and kind.input_gradient is not None:
+            dx, grads = kind.input_gradient(dout, outputs[index - 1], outputs[index], layer, variables), {}
+        else:
+            dx, grads = kind.backward(dout, outputs[index - 1], outputs[index], layer, variables)
+            if not weight_gradients:
+                grads = {}
         if grads:
             grads_weights[layer.name] = grads
         dout = dx.astype(outputs[index - 1].dtype, copy=False)
