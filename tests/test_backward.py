@@ -63,6 +63,29 @@ def build_geometry_network():
     return keras.Model(inputs, outputs, name="geometry")
 
 
+def build_tiles_network():
+    """A small untrained network for the fast paths: pooling windows that tile the input (some cropping
+    the last rows, as "valid" does), and convolutions computed one kernel position at a time."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(28, 28, 1), name="input")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    x = layers.Conv2D(4, 3, padding="same", name="conv_a")(x)  # one channel in: im2col
+    x = layers.ReLU(name="relu_a")(x)
+    x = layers.AveragePooling2D(3, name="average_crop")(x)  # 28 -> 9, the last row and column left out
+    x = layers.Conv2D(6, 4, padding="same", name="conv_b")(x)  # 4x4 over 4 channels: by position, pads 1 and 2
+    x = layers.ReLU(name="relu_b")(x)
+    x = layers.MaxPooling2D(2, name="max_crop")(x)  # 9 -> 4, the last row and column left out
+    x = layers.Conv2D(5, 5, padding="same", name="conv_c")(x)  # 5x5 over 6 channels: by position
+    x = layers.ReLU(name="relu_c")(x)
+    x = layers.AveragePooling2D(2, name="average_tile")(x)  # 4 -> 2
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(10, name="logits")(x)
+    outputs = layers.Softmax(name="softmax")(x)
+    return keras.Model(inputs, outputs, name="tiles")
+
+
 @functools.cache
 def keras_network(name: str):
     """(keras model, layers, weights) of a served network or of a test network, by name."""
@@ -82,6 +105,8 @@ def keras_network(name: str):
         model = build_small_32()
     elif name == "fixture-geometry":
         model = build_geometry_network()
+    elif name == "fixture-tiles":
+        model = build_tiles_network()
     else:
         model = keras.saving.load_model(ARTIFACTS / name / KERAS_FILE, compile=False)
     if name in FIXTURES:
@@ -109,7 +134,7 @@ def served_names() -> list[str]:
     return discover(ARTIFACTS)
 
 
-FIXTURES = ["fixture-digit-lens", "fixture-small-32", "fixture-geometry"]
+FIXTURES = ["fixture-digit-lens", "fixture-small-32", "fixture-geometry", "fixture-tiles"]
 ALL_NETWORKS = served_names() + FIXTURES
 
 
@@ -172,6 +197,12 @@ def test_gradients_equal_gradient_tape_on_every_layer(name):
     assert gradients.outputs[-1] is None
     for layer, mine, theirs in zip(layers[:-1], gradients.outputs[:-1], tf_output_gradients, strict=True):
         assert_close(mine, theirs, f"{name} d loss / d {layer.name}")
+    # Without the weights' gradients (attribution's pass): the same output gradients, no weight gradient.
+    delta = backward.softmax_loss_gradient(outputs[-1], LABELS)
+    lean = backward.backward(layers, weights, outputs, delta, backward.logits_layer(layers), weight_gradients=False)
+    assert lean.weights == {}
+    for layer, mine, theirs in zip(layers[:-1], lean.outputs[:-1], tf_output_gradients, strict=True):
+        assert_close(mine, theirs, f"{name} d loss / d {layer.name}, weight_gradients=False")
     # Every weight.
     assert sorted(f"{layer}/{variable}" for layer, variables in gradients.weights.items() for variable in variables) == sorted(
         tf_weight_gradients
