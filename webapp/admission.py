@@ -9,6 +9,10 @@
   (``EventLoopLag``), is answered 503 busy.
 - Every request is counted as started and finished (``RequestCounts``), so a
   worker's shutdown log shows whether any was cut off.
+- Long numpy work (a learning step, Integrated Gradients, a probe of 1,000
+  digits) runs through ``offload``: on gevent in the hub's thread pool, so the
+  event loop keeps answering this worker's other requests meanwhile instead
+  of falling behind until ``EventLoopLag`` refuses them all.
 
 ``init_app(app)`` installs the counting and the body reading; views opt in to
 the slots with ``@admitted``.
@@ -17,18 +21,22 @@ the slots with ``@admitted``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import io
 import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.errors import ApiError
 from webapp.process_local import per_process
+
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
@@ -224,3 +232,34 @@ def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
             slots.release()
 
     return wrapper
+
+
+def offload(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)``, run off the gevent event loop when this process runs on gevent.
+
+    On gevent every request shares one OS thread: a view that computes for
+    200 ms holds the loop for 200 ms, and every other request of the worker
+    waits, or is refused 503 "busy" once the loop is late by more than
+    QUEUE_TIMEOUT_SECONDS (``EventLoopLag``). Here the work runs in the hub's
+    thread pool (a real thread) while this greenlet waits, so the loop goes
+    on serving. numpy releases the GIL in its heavy loops; pure Python work
+    still yields it every ``sys.getswitchinterval()`` (5 ms). Elsewhere (the
+    tests' client, a threaded server) it is a direct call.
+
+    The caller's context variables go with it, so ``function`` may read
+    ``current_app``; the return value comes back and an exception is raised
+    here, as from a direct call. Use it for work over ~20 ms, inside the
+    view's work slot (``@admitted``), which still bounds how many run at once.
+    """
+    if not _on_gevent():
+        return function(*args, **kwargs)
+    import gevent
+
+    context = contextvars.copy_context()
+    return gevent.get_hub().threadpool.apply(context.run, (function, *args), kwargs)
+
+
+def _on_gevent() -> bool:
+    """Whether this process runs on gevent's loop (gunicorn's gevent worker patches time, socket, threads)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("time")
