@@ -29,6 +29,8 @@ LITERT_ENDPOINTS = [
     ("/api/predict", "/api/predict", ()),
     # What the drawing page sends on every update: every served network's reading, one request.
     ("predict ?compare=1", "/api/predict?compare=1", ()),
+    # The same before issue 18 (bench/app.py): each network and the gate ran once per reading, 12 passes.
+    ("compare=1 before", "/bench/predict-before?compare=1", ()),
     ("/api/features", "/api/features", ()),
     ("/api/features gzip", "/api/features", GZIP),
 ]
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
               + f" {cpu[name]:18.3f}")
 
     print(f"\n  ?compare=1 / predict, server CPU per request: {cpu['predict ?compare=1'] / cpu['/api/predict']:.2f}x")
+    print(f"  ?compare=1 before / after issue 18, server CPU per request: {cpu['compare=1 before']:.3f} / "
+          f"{cpu['predict ?compare=1']:.3f} ms = {cpu['compare=1 before'] / cpu['predict ?compare=1']:.2f}x")
     if args.litert_only:
         return 0
 

@@ -9,6 +9,12 @@ Run by gunicorn as ``bench.app:create_bench_app()``; never part of the product.
   once as concrete ``tf.function``s). The TensorFlow baseline of the LiteRT path.
 - /bench/naive is the approach of the classic tutorials: a plain greyscale
   resize of the whole canvas to 28x28 and Keras's ``model.predict``.
+- /bench/predict-before is /api/predict as it was before issue 18 (webapp/api.py
+  at 10ef3c7): with ``?compare=1`` it ran the chosen network, then every
+  network again, and the not-a-digit gate once per reading, so for the five
+  shipped networks 6 network passes and 6 gate runs (12 forward passes, the
+  gate being a network too) where /api/predict?compare=1 now runs 5 and 1.
+  The same networks, gate and answer; only the old order of work.
 
 TensorFlow is imported by the first request to a TensorFlow endpoint, so the
 worker's memory and start-up before that are the LiteRT server's own.
@@ -24,7 +30,15 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from PIL import Image
 
 from webapp import create_app, features
-from webapp.api import admitted, compressed, prepared_image, reading, requested_network
+from webapp.api import (
+    admitted,
+    compare_requested,
+    compressed,
+    loaded_registry,
+    prepared_image,
+    reading,
+    requested_network,
+)
 from webapp.artifacts import KERAS_FILE
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
@@ -110,6 +124,32 @@ def naive() -> Response:
     pixels = 255.0 - np.asarray(image, dtype=np.float32)  # dark ink on light -> MNIST polarity
     probabilities = model.predict(pixels.reshape(1, 28, 28, 1), verbose=0)[0]
     return jsonify(digit=int(probabilities.argmax()), probabilities=probabilities.tolist())
+
+
+def comparison_before(prepared) -> list[dict]:
+    """``comparison()`` as it was at 10ef3c7: each network predicts again, and each reading runs the gate."""
+    registry = loaded_registry()
+    answers = []
+    for name in registry.names:
+        network = registry.get(name)
+        probabilities = None if prepared.empty else network.predict(prepared.image)
+        answer = reading(prepared, network, probabilities, registry.gate)
+        answers.append({"model": name, **{key: answer[key] for key in ("digit", "confidence", "reason")}})
+    return answers
+
+
+@bp.post("/predict-before")
+@admitted
+def predict_before() -> Response:
+    """/api/predict as it was at 10ef3c7, the baseline of ?compare=1 running each network and the gate once."""
+    network = requested_network()
+    compare = compare_requested()
+    prepared = prepared_image()
+    probabilities = None if prepared.empty else network.predict(prepared.image)
+    answer = reading(prepared, network, probabilities, loaded_registry().gate)
+    if compare:
+        answer["compare"] = comparison_before(prepared)
+    return jsonify(answer)
 
 
 def create_bench_app() -> Flask:

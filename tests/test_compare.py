@@ -92,12 +92,11 @@ def test_the_drawing_page_has_one_compare_entry_per_network(shipped_client):
     assert '<li data-model="lenet" aria-current="true">' in html
 
 
-def test_compare_runs_each_network_once_and_the_gate_once(shipped_client, three_png, monkeypatch):
-    """?compare=1, which the drawing page sends on every update: one forward pass per network, one gate call."""
+def count_forward_passes(monkeypatch) -> list[tuple[str, str]]:
+    """Every Network.predict / Network.features / Gate.not_a_digit call from now on, as (method, network name)."""
     from webapp.gate import Gate
     from webapp.model import Network
 
-    shipped_client.get("/readyz")
     calls = []
     for cls, method in ((Network, "predict"), (Network, "features"), (Gate, "not_a_digit")):
         original = getattr(cls, method)
@@ -107,6 +106,13 @@ def test_compare_runs_each_network_once_and_the_gate_once(shipped_client, three_
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(cls, method, counted)
+    return calls
+
+
+def test_compare_runs_each_network_once_and_the_gate_once(shipped_client, three_png, monkeypatch):
+    """?compare=1, which the drawing page sends on every update: one forward pass per network, one gate call."""
+    shipped_client.get("/readyz")
+    calls = count_forward_passes(monkeypatch)
     answer = shipped_client.post("/api/predict?model=lenet&compare=1", data=three_png, content_type="image/png").get_json()
     assert answer["digit"] == 3 and len(answer["compare"]) == 5
     gate_calls = [call for call in calls if call[0] == "not_a_digit"]
@@ -116,6 +122,32 @@ def test_compare_runs_each_network_once_and_the_gate_once(shipped_client, three_
     served = sorted(name for method, name in network_calls if name != "_gate")
     assert served == ["digit-lens", "keras-mnist", "lenet", "simple-convnet", "torch-net"]
     assert all(method == "predict" for method, _ in network_calls)
+
+
+def test_the_bench_baseline_does_what_compare_did_before(three_png, monkeypatch):
+    """make bench's /bench/predict-before is the old ?compare=1 (10ef3c7): 12 forward passes and 6 gate runs.
+
+    The chosen network ran twice (its own reading, then again in the row) and
+    every reading ran the gate, which is a network too: 6 + 6 passes. Its answer
+    is today's, so the bench's before/after compares the same work done two ways.
+    """
+    from bench.app import bp
+    from webapp import create_app
+
+    app = create_app({"TESTING": True})
+    app.register_blueprint(bp)
+    client = app.test_client()
+    client.get("/readyz")
+    now = client.post("/api/predict?model=lenet&compare=1", data=three_png, content_type="image/png").get_json()
+    calls = count_forward_passes(monkeypatch)
+    before = client.post("/bench/predict-before?model=lenet&compare=1", data=three_png, content_type="image/png")
+    assert before.status_code == 200 and before.get_json() == now
+    assert sorted(name for method, name in calls if method == "predict" and name != "_gate") == [
+        "digit-lens", "keras-mnist", "lenet", "lenet", "simple-convnet", "torch-net"
+    ]
+    assert [name for method, name in calls if method == "predict" and name == "_gate"] == ["_gate"] * 6
+    assert [method for method, _ in calls].count("not_a_digit") == 6
+    assert len([call for call in calls if call[0] == "predict"]) == 12 and len(calls) == 18
 
 
 @pytest.mark.parametrize("name", ["digit-lens", "lenet", "torch-net"])
