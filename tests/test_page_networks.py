@@ -106,9 +106,15 @@ def test_every_network_shows_all_its_layers_with_its_own_numbers(page, live_serv
     assert ("2-pixel blank border" in text) == (size == 32)
     conv1 = next(layer for layer in layers if layer["name"] == "conv1")
     kernel = conv1["settings"]["kernel_size"][0]
-    padding = (kernel - 1) // 2 if conv1["settings"]["padding"] == "same" else 0
+    padding = conv1["padding"][0]  # layers.json's geometry, as the page reads it
     side = conv1["output_shape"][0]
     assert f"({size} − {kernel} + 2·{padding}) / 1 + 1 = {side}" in page.locator("[data-testid=band-conv1]").text_content()
+    for previous, layer in zip(layers, layers[1:]):
+        if layer["kind"] == "MaxPooling2D":
+            k, before = layer["settings"]["pool_size"][0], previous["output_shape"][0]
+            stride = (layer["settings"].get("strides") or layer["settings"]["pool_size"])[0]
+            text = page.locator(f"[data-testid=band-{layer['name']}]").text_content()
+            assert f"({before} − {k}) / {stride} + 1 = {layer['output_shape'][0]}" in text
     total = sum(layer["parameters"] for layer in layers)
     for layer in layers:
         if layer["kind"] == "Dense" and layer["settings"]["units"] != 10:
@@ -116,6 +122,21 @@ def test_every_network_shows_all_its_layers_with_its_own_numbers(page, live_serv
             assert f"{share}% of the network's {total:,} parameters" in page.locator(f"[data-testid=band-{layer['name']}]").text_content()
     if name == "lenet":
         page.screenshot(path=os.path.join(SCREENSHOTS, "networks-layers-lenet-desktop.png"))
+    assert page.console_errors == []
+
+
+def test_a_padded_pooling_layer_is_explained_with_its_padding_and_side_from_layers_json(page, live_server):
+    """No shipped network pools with "same" padding; an imported one may: the band reads layers.json's geometry."""
+    page.goto(f"{live_server}/layers?lang=en")
+    text = page.evaluate("""async () => {
+        const { explain } = await import('/static/js/lib/bands.js');
+        const previous = { kind: 'ReLU', height: 7, width: 7, channels: 4, settings: {} };
+        const layer = { kind: 'MaxPooling2D', height: 4, width: 4, padding: [0, 1, 0, 1],
+                        settings: { pool_size: [2, 2], strides: [2, 2], padding: 'same' } };
+        return explain(layer, previous, 100).text;
+    }""")
+    assert 'Padding "same" adds 0 rows above and 1 below' in text
+    assert "from 7×7 to (7 − 2 + 0 + 1) / 2 + 1 = 4, rounded down" in text
     assert page.console_errors == []
 
 

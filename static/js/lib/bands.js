@@ -103,13 +103,21 @@ export function explain(layer, previous, total) {
     case 'MaxPooling2D': {
       const [k] = s.pool_size;
       const [stride] = s.strides ?? s.pool_size;
-      const side = Math.floor((previous.height - k) / stride) + 1;
+      // The zeros around the input and the output side as the network has them (layers.json).
+      const [top, bottom] = layer.padding ?? [0, 0];
+      const numbers = { k, stride, top, bottom, mode: s.padding, height: previous.height, width: previous.width, side: layer.height };
       return {
         title: t('Max pooling layer'),
-        text: t(
-          'Each %(k)s×%(k)s block is replaced by its largest value, moving %(stride)s at a time, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s) / %(stride)s + 1 = %(side)s. The strongest responses survive, and a drawing shifted by a pixel gives nearly the same result. Each pair shows a map before and after. No parameters.',
-          { k, stride, height: previous.height, width: previous.width, side },
-        ),
+        text:
+          top + bottom > 0
+            ? t(
+                'Each %(k)s×%(k)s block is replaced by its largest value, moving %(stride)s at a time. Padding "%(mode)s" adds %(top)s rows above and %(bottom)s below, which never win, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s + %(top)s + %(bottom)s) / %(stride)s + 1 = %(side)s, rounded down. The strongest responses survive, and a drawing shifted by a pixel gives nearly the same result. Each pair shows a map before and after. No parameters.',
+                numbers,
+              )
+            : t(
+                'Each %(k)s×%(k)s block is replaced by its largest value, moving %(stride)s at a time, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s) / %(stride)s + 1 = %(side)s. The strongest responses survive, and a drawing shifted by a pixel gives nearly the same result. Each pair shows a map before and after. No parameters.',
+                numbers,
+              ),
       };
     }
     case 'Flatten':
