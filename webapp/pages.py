@@ -19,7 +19,7 @@ def networks() -> tuple[dict, ...]:
     )
 
 
-def chosen_model() -> str:
+def chosen_network() -> str:
     """The network the page shows: ``?model=<name>`` when it is served, else the default."""
     name = request.args.get("model")
     return name if name in network_names() else current_app.config["DEFAULT_MODEL"]
@@ -27,13 +27,13 @@ def chosen_model() -> str:
 
 def linked_model() -> str | None:
     """What links to the other page carry as ?model=: the chosen network, when the URL names one."""
-    return chosen_model() if "model" in request.args else None
+    return chosen_network() if "model" in request.args else None
 
 
-def model_summary() -> str:
+def network_summary() -> str:
     """One line about the chosen network, in the page's language."""
     try:
-        accuracy = float(network_card(chosen_model())["test"]["accuracy"])
+        accuracy = float(network_card(chosen_network())["test"]["accuracy"])
     except (UnknownModel, KeyError, TypeError, ValueError):
         accuracy = None
     if accuracy is None:
@@ -44,14 +44,14 @@ def model_summary() -> str:
 
 
 @bp.app_context_processor
-def inject_model_summary() -> dict:
+def inject_page_helpers() -> dict:
     return {
-        "model_summary": model_summary,
+        "network_summary": network_summary,
         "networks": networks,
-        "chosen_model": chosen_model,
+        "chosen_network": chosen_network,
         "linked_model": linked_model,
         "format_number": format_number,
-        "current_model": chosen_model(),
+        "current_model": chosen_network(),
     }
 
 
