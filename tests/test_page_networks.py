@@ -114,7 +114,9 @@ def test_every_network_shows_all_its_layers_with_its_own_numbers(page, live_serv
             k, before = layer["settings"]["pool_size"][0], previous["output_shape"][0]
             stride = (layer["settings"].get("strides") or layer["settings"]["pool_size"])[0]
             text = page.locator(f"[data-testid=band-{layer['name']}]").text_content()
-            assert f"({before} − {k}) / {stride} + 1 = {layer['output_shape'][0]}" in text
+            top, bottom = layer["padding"][:2]
+            padded = f" + {top} + {bottom}" if top + bottom else ""
+            assert f"({before} − {k}{padded}) / {stride} + 1 = {layer['output_shape'][0]}" in text
     total = sum(layer["parameters"] for layer in layers)
     for layer in layers:
         if layer["kind"] == "Dense" and layer["settings"]["units"] != 10:
