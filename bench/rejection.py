@@ -27,9 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from train.drawings import evaluation_drawings, render
+from webapp.artifacts import ARTIFACTS, CARD_FILE, GATE_FOLDER, KERAS_FILE
 from webapp.preprocess import prepare
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "webapp" / "artifacts"
 
 
 def evaluation_images(count: int, seed: int):
@@ -63,7 +62,7 @@ def summarise(title: str, rejected: np.ndarray, read: np.ndarray, expected: np.n
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.rejection", description=__doc__.splitlines()[0])
     parser.add_argument("--digit-lens", type=Path, default=None, help="digit-lens's .keras (default: the shipped one)")
-    parser.add_argument("--gate", type=Path, default=ARTIFACTS / "_gate" / "model.keras")
+    parser.add_argument("--gate", type=Path, default=ARTIFACTS / GATE_FOLDER / KERAS_FILE)
     parser.add_argument("--drawings", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=2027)
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the 11-class network (default: the gate's)")
@@ -78,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     digit_lens_path = args.digit_lens
     if digit_lens_path is None:
-        candidates = [ARTIFACTS / "digit-lens" / "model.keras", ARTIFACTS / "digit_cnn.keras"]
+        candidates = [ARTIFACTS / "digit-lens" / KERAS_FILE, ARTIFACTS / "digit_cnn.keras"]
         digit_lens_path = next(path for path in candidates if path.exists())
     mnist = data.load()
     images, expected, groups, names, empty = evaluation_images(args.drawings, args.seed)
@@ -149,7 +148,7 @@ def behind_the_gate(artifacts: Path, gate_path: Path, images, expected, groups, 
     from train.networks import NETWORKS
 
     gate_model = keras.saving.load_model(gate_path, compile=False)
-    threshold = json.loads((gate_path.parent / "card.json").read_text())["threshold"]
+    threshold = json.loads((gate_path.parent / CARD_FILE).read_text())["threshold"]
     rejected = gate_model.predict(images[..., None].astype(np.float32), batch_size=500, verbose=0)[:, 1] > threshold
     is_digit = expected >= 0
     flagged = np.isin(names, ("1 style 1", "1 style 2", "1 variant 0", "1 variant 1", "1 variant 2"))
