@@ -34,6 +34,7 @@ drawn: $(VENV)/.installed-test
 	$(BIN)/python -m train.drawn $(if $(MODEL),--model $(MODEL))
 
 bench: $(VENV)/.installed-test data
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m bench.targets
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.png_cost
 	$(BIN)/python -m bench.attribution

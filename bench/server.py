@@ -79,16 +79,22 @@ def wait_ready(port: int, workers: int, timeout: float = 120.0, since: float | N
 
 
 @contextmanager
-def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None, app: str = "webapp:create_app()"):
-    """Run ``gunicorn -c python:webapp.gunicorn_conf APP`` on a free port; yields (port, master process)."""
+def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None, app: str = "webapp:create_app()",
+             root: Path = ROOT):
+    """Run ``gunicorn -c python:webapp.gunicorn_conf APP`` on a free port; yields (port, master process).
+
+    ``root``: the source tree to serve (another checkout, e.g. a baseline commit's, runs its own code).
+    """
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    if root != ROOT:
+        env["PYTHONPATH"] = str(root)
     env.update(extra_env or {})
     LOG_DIR.mkdir(exist_ok=True)
     log = open(LOG_DIR / "gunicorn.log", "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", app],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=log,
         stderr=log,

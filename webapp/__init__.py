@@ -11,7 +11,6 @@ from werkzeug.routing import Map
 
 from webapp.artifacts import ARTIFACTS, DEFAULT_MODEL
 from webapp.errors import SECURITY_HEADERS  # noqa: F401 - importable from here, as before
-from webapp.preprocess import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 
 DEFAULTS: dict[str, Any] = {
     # The exported networks (one folder each) and the one served without ?model=.
@@ -31,9 +30,8 @@ DEFAULTS: dict[str, Any] = {
     # It must stay above 64 KiB + the longest boundary (70 bytes, RFC 2046).
     "MAX_FORM_MEMORY_SIZE": 128 * 1024,
     "MAX_FORM_PARTS": 16,
-    "MAX_IMAGE_PIXELS": DEFAULT_MAX_PIXELS,
-    "MAX_IMAGE_SIDE": DEFAULT_MAX_SIDE,
-    "MAX_IMAGE_BYTES": DEFAULT_MAX_DECODED_BYTES,
+    # MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_IMAGE_BYTES: webapp.preprocess's defaults, set in create_app
+    # (importing it here would load numpy into gunicorn's master, before gunicorn_conf limits its threads).
     # Images read at once per worker; more wait, up to QUEUE_TIMEOUT_SECONDS,
     # then get 503 "busy". Two keep the CPU busy while one request does I/O.
     "WORK_CONCURRENCY": 2,
@@ -63,6 +61,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=_resource_dir("templates"),
     )
     app.config.from_mapping(DEFAULTS)
+    from webapp.preprocess import DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
+
+    app.config.from_mapping(
+        MAX_IMAGE_PIXELS=DEFAULT_MAX_PIXELS, MAX_IMAGE_SIDE=DEFAULT_MAX_SIDE, MAX_IMAGE_BYTES=DEFAULT_MAX_DECODED_BYTES
+    )
     app.config.from_prefixed_env("DIGIT_LENS")
     # The networks are code: they are loaded only from the project's own
     # folder, never from a path an environment variable names.

@@ -7,6 +7,14 @@ each worker after the fork (see ``preload_app`` below for why).
 
 import os
 
+# One thread per numerical library in each worker. numpy's OpenBLAS (and any OpenMP runtime) starts a
+# thread per core when it loads; a worker computes one request at a time on its own thread, and
+# WEB_CONCURRENCY workers already use every core, so more threads only contend for the same cores.
+# Set before anything in gunicorn's master loads numpy (it imports only the webapp package, which does
+# not), so every worker forked from it starts with it. An operator's own setting is kept.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 # Where to listen: HOST and PORT, as in `make run`.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 

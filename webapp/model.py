@@ -60,6 +60,10 @@ def fit_to_input(images: np.ndarray, size: int) -> np.ndarray:
     return np.pad(images, [(0, 0)] * (images.ndim - 2) + [(border, border), (border, border)])
 
 
+# Weight arrays up to this size are kept in memory once read; larger ones are read again when asked for.
+KEPT_WEIGHT_BYTES = 256 * 1024
+
+
 @dataclass(frozen=True)
 class LayerInfo:
     name: str
@@ -144,9 +148,8 @@ class Network:
     layers: list[LayerInfo]
     input_size: int
     pool_size: int = 1
-    _predict: InterpreterPool | None = field(default=None, repr=False)
     _features: InterpreterPool | None = field(default=None, repr=False)
-    _weights: dict[str, dict[str, np.ndarray]] | None = field(default=None, repr=False)
+    _weights: dict[str, dict[str, np.ndarray | None]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -176,7 +179,9 @@ class Network:
             input_size=int(metadata["input_size"]),
             pool_size=pool_size,
         )
-        network._predict = InterpreterPool(folder / PREDICT_FILE, pool_size)
+        # One interpreter file serves both: a reading takes only the last layer's output from the all-layers
+        # graph. predict.tflite (the same network with one output) would be a second model and arena in
+        # memory for each network, about the cost of the computation saved (measured in make bench).
         network._features = InterpreterPool(folder / LAYERS_FILE, pool_size)
         expected = {info.name for info in layers[1:]}
         if set(network._features.outputs) != expected:
@@ -184,8 +189,6 @@ class Network:
                 f"{folder / LAYERS_FILE} has outputs {sorted(network._features.outputs)}, "
                 f"but {LAYERS_JSON} lists {sorted(expected)}; re-run python -m train.export"
             )
-        if len(network._predict.outputs) != 1:
-            raise ValueError(f"{folder / PREDICT_FILE} must have exactly one output")
         return network
 
     @property
@@ -205,8 +208,7 @@ class Network:
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Ten float32 probabilities for one uint8 image (28x28, or the network's own size)."""
-        (name,) = self._predict.outputs
-        return self._predict.run(self._batch(image), [name])[0]
+        return self._features.run(self._batch(image), [self.layers[-1].name])[0]
 
     def features(self, image: np.ndarray) -> list[np.ndarray]:
         """Every layer's float32 output (batch axis removed), in model order, the input layer first."""
@@ -215,17 +217,33 @@ class Network:
         return [batch[0], *self._features.run(batch, names)]
 
     def kernels(self) -> dict[str, dict[str, np.ndarray]]:
-        """Every layer's weights as exact float32: {layer: {"kernel": ..., "bias": ...}}, in model order."""
+        """Every layer's weights as exact float32: {layer: {"kernel": ..., "bias": ...}}, in model order.
+
+        The small arrays are kept after the first call; the large ones (the dense layers' kernels, 0.4-4.5
+        MiB each, more than all the rest) are read from the weights file again on each call and freed with
+        the answer, so that a worker does not hold every network's largest matrices for the rare requests
+        that need them (explain, attribution, /api/kernels).
+        """
         with self._lock:
             if self._weights is None:
-                weights: dict[str, dict[str, np.ndarray]] = {}
+                weights: dict[str, dict[str, np.ndarray | None]] = {}
                 with np.load(self.folder / WEIGHTS_FILE) as archive:
                     for key in archive.files:
                         layer, _, variable = key.rpartition("/")
-                        weights.setdefault(layer, {})[variable] = archive[key]
+                        array = archive[key]
+                        weights.setdefault(layer, {})[variable] = array if array.nbytes <= KEPT_WEIGHT_BYTES else None
                 order = [info.name for info in self.layers]
                 self._weights = {name: weights[name] for name in order if name in weights}
-            return self._weights
+            cached = self._weights
+        missing = [(layer, variable) for layer, variables in cached.items()
+                   for variable, array in variables.items() if array is None]
+        if not missing:
+            return {layer: dict(variables) for layer, variables in cached.items()}
+        with np.load(self.folder / WEIGHTS_FILE) as archive:
+            large = {(layer, variable): archive[f"{layer}/{variable}"] for layer, variable in missing}
+        return {layer: {variable: large[(layer, variable)] if array is None else array
+                        for variable, array in variables.items()}
+                for layer, variables in cached.items()}
 
     @functools.cached_property
     def weights_version(self) -> str:
@@ -250,7 +268,5 @@ class Network:
         }
 
     def warm_up(self) -> None:
-        """One call of each interpreter, so the first request pays nothing extra."""
-        blank = np.zeros((self.input_size, self.input_size), dtype=np.uint8)
-        self.predict(blank)
-        self.features(blank)
+        """One call of the interpreter, so the first request pays nothing extra."""
+        self.predict(np.zeros((self.input_size, self.input_size), dtype=np.uint8))

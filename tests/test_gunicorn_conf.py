@@ -1,0 +1,32 @@
+"""webapp.gunicorn_conf: what every worker inherits from gunicorn's master."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+SCRIPT = """
+import json, os, sys
+import webapp.gunicorn_conf
+print(json.dumps({"numpy": "numpy" in sys.modules,
+                  "threads": [os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")]}))
+"""
+
+
+def master_view(**environment: str) -> dict:
+    """What loading the config (as gunicorn's master does, before it forks) leaves in a fresh process."""
+    env = {key: value for key, value in os.environ.items() if key not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    env.update(environment)
+    output = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
+    return json.loads(output.stdout)
+
+
+def test_workers_start_with_single_threaded_numerical_libraries():
+    """The limit is set before numpy loads in the master, so the workers forked from it keep it."""
+    assert master_view() == {"numpy": False, "threads": ["1", "1"]}
+
+
+def test_an_operators_thread_setting_is_kept():
+    assert master_view(OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="3")["threads"] == ["2", "3"]
