@@ -15,18 +15,19 @@ print(json.dumps({"numpy": "numpy" in sys.modules,
 """
 
 
-def master_view(**environment: str) -> dict:
+def master_view(tmp_path, **environment: str) -> dict:
     """What loading the config (as gunicorn's master does, before it forks) leaves in a fresh process."""
     env = {key: value for key, value in os.environ.items() if key not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)  # else the config makes a folder of its own
     env.update(environment)
     output = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
     return json.loads(output.stdout)
 
 
-def test_workers_start_with_single_threaded_numerical_libraries():
+def test_workers_start_with_single_threaded_numerical_libraries(tmp_path):
     """The limit is set before numpy loads in the master, so the workers forked from it keep it."""
-    assert master_view() == {"numpy": False, "threads": ["1", "1"]}
+    assert master_view(tmp_path) == {"numpy": False, "threads": ["1", "1"]}
 
 
-def test_an_operators_thread_setting_is_kept():
-    assert master_view(OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="3")["threads"] == ["2", "3"]
+def test_an_operators_thread_setting_is_kept(tmp_path):
+    assert master_view(tmp_path, OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="3")["threads"] == ["2", "3"]

@@ -74,15 +74,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from webapp import admission, api, errors, i18n, pages, testset
+    from webapp import admission, api, errors, i18n, logs, metrics, pages, testset
     from webapp import why
 
+    logs.init_app(app)  # first: every answer, errors included, carries its X-Request-ID
     errors.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(testset.bp)
     app.register_blueprint(why.bp)  # the attribution maps: /why and POST /api/attribution
+    metrics.init_app(app)  # before admission's body reading, so a request's time includes its body's
     admission.init_app(app)
     return app
 

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp import metrics
 from webapp.errors import ApiError
 from webapp.process_local import per_process
 
@@ -97,6 +98,7 @@ def read_body() -> None:
     except ChunksPastLimit:
         raise RequestEntityTooLarge() from None
     except BodyTimeout:
+        metrics.body_timeout()
         raise ApiError(
             408, "body-timeout",
             f"the request body did not arrive within {current_app.config['BODY_TIMEOUT_SECONDS']:g} s of its "
@@ -225,6 +227,7 @@ def admitted(view: Callable[[], Response]) -> Callable[[], Response]:
         lag = _event_loop_lag()
         slots = _work_slots()
         if (lag is not None and lag.seconds() > budget) or not slots.acquire(timeout=budget):
+            metrics.shed()
             raise ApiError(503, "busy", "the server is overloaded right now; retry in a moment", {"Retry-After": "1"})
         try:
             return view()

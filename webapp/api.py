@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from webapp import explain, features
+from webapp import explain, features, metrics
 from webapp.admission import _work_slots, admitted  # noqa: F401 - importable from here, as before
 from webapp.errors import ApiError
 from webapp.gate import Gate
@@ -162,6 +162,7 @@ def reading(
         reason = "not-a-digit"
     if reason is None and confidence < float(current_app.config["UNCERTAIN_BELOW"]):
         reason = "uncertain"
+    metrics.reading(network.name, reason)
     return {
         "digit": None if reason else best,
         "probabilities": [float(value) for value in probabilities],

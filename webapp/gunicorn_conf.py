@@ -15,6 +15,17 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
+# /metrics counts every worker (prometheus_client's multiprocess mode): each worker writes its counts to
+# files in this folder, and the worker that answers a scrape sums them. It must be set before any worker
+# imports prometheus_client, and must start empty, or counts of a previous run would be summed in: a folder
+# of our own is made for each start of the master and removed when it exits; an operator who names one
+# (PROMETHEUS_MULTIPROC_DIR) has it emptied at start.
+_METRICS_FOLDER_OWNED = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if _METRICS_FOLDER_OWNED:
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="digit-lens-metrics-")
+
 # Where to listen: HOST and PORT, as in `make run`.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
@@ -70,8 +81,13 @@ limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
 
-# Logs to stderr; the access log is off by default (ACCESS_LOG=- turns it on).
-accesslog = os.environ.get("ACCESS_LOG") or None
+# Logs to stderr; the access log is off by default (ACCESS_LOG=- turns it on). LOG_FORMAT=json writes it
+# as JSON lines (webapp/logs.py), each with the request's X-Request-ID, and turns it on (to stderr unless
+# ACCESS_LOG names a file).
+_LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+accesslog = os.environ.get("ACCESS_LOG") or ("-" if _LOG_FORMAT == "json" else None)
+if _LOG_FORMAT == "json":
+    logger_class = "webapp.logs.JsonLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
@@ -108,3 +124,27 @@ def worker_exit(server, worker):
         worker.log.info(
             "worker %s exiting: %d requests started, %d finished", worker.pid, counts.started, counts.finished
         )
+
+
+def on_starting(server):
+    """Empty the metrics folder an operator named, so counts start from zero with the server."""
+    if not _METRICS_FOLDER_OWNED:
+        from pathlib import Path
+
+        for path in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+            path.unlink()
+
+
+def child_exit(server, worker):
+    """A worker that exits keeps its counts in /metrics, but its memory gauge leaves with it."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics folder this master made."""
+    if _METRICS_FOLDER_OWNED:
+        import shutil
+
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
