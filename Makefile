@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium npm clean translations translations-update
+.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium npm clean translations translations-update import
 
 # Every install comes from a lock: exact versions and SHA-256 hashes of every Python package, direct
 # and transitive (docs/operating.md says why uv). requirements/serve.txt is what `make run` needs;
@@ -32,6 +32,13 @@ train: $(VENV)/.installed-test data
 # Each trained network's accuracy on the project's drawn digits, into its card (no retraining).
 drawn: $(VENV)/.installed-test
 	$(BIN)/python -m train.drawn $(if $(MODEL),--model $(MODEL))
+
+# A Keras model of one's own, served beside the others after a restart (docs/import.md):
+# make import FILE=my_model.keras NAME=my-net [TITLE="My CNN"] [INPUT_SCALE=1] [REPLACE=1]
+# Into $(DIGIT_LENS_ARTIFACTS_DIR) when set (the operator's folder of networks), else webapp/artifacts.
+import: $(VENV)/.installed-test data
+	@[ -n "$(FILE)" ] && [ -n "$(NAME)" ] || { echo "usage: make import FILE=<model.keras> NAME=<name> [TITLE=...] [INPUT_SCALE=1]" >&2; exit 2; }
+	$(BIN)/python -m train.import "$(FILE)" --name "$(NAME)" --data-dir $(DATA_DIR) $(if $(TITLE),--title "$(TITLE)") $(if $(INPUT_SCALE),--input-scale $(INPUT_SCALE)) $(if $(REPLACE),--replace)
 
 bench: $(VENV)/.installed-test data
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m bench.targets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -11,10 +12,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from webapp import create_app
+from webapp import artifacts_dir, create_app
+from webapp.artifacts import discover
 
 
 SMALL_32 = "small-32"
+
+# The folder of networks the server serves (the operator's $DIGIT_LENS_ARTIFACTS_DIR, else the project's own):
+# the parity and page tests run on every network in it, imported ones included.
+SERVED_ARTIFACTS = Path(artifacts_dir(os.environ.get("DIGIT_LENS_ARTIFACTS_DIR")))
+SERVED_NETWORKS = discover(SERVED_ARTIFACTS)
+# The project's own five (README, CONTRACT.md): always among them.
+SHIPPED_NETWORKS = ["digit-lens", "keras-mnist", "lenet", "simple-convnet", "torch-net"]
 
 
 def build_small_32():

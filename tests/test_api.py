@@ -200,14 +200,19 @@ def test_security_headers_on_every_response(client):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_model_path_cannot_come_from_the_environment(monkeypatch, tmp_path):
+def test_the_operator_names_the_folder_of_networks_in_full_and_nothing_else_from_the_environment(monkeypatch, tmp_path):
     from webapp import DEFAULTS, create_app
 
-    monkeypatch.setenv("DIGIT_LENS_ARTIFACTS_DIR", str(tmp_path / "evil"))
+    monkeypatch.delenv("DIGIT_LENS_ARTIFACTS_DIR", raising=False)
+    assert create_app().config["ARTIFACTS_DIR"] == DEFAULTS["ARTIFACTS_DIR"]
+    monkeypatch.setenv("DIGIT_LENS_ARTIFACTS_DIR", str(tmp_path / "networks"))
     monkeypatch.setenv("DIGIT_LENS_DEBUG", "true")
     app = create_app()
-    assert app.config["ARTIFACTS_DIR"] == DEFAULTS["ARTIFACTS_DIR"]
+    assert app.config["ARTIFACTS_DIR"] == str(tmp_path / "networks")
     assert app.debug is False
+    monkeypatch.setenv("DIGIT_LENS_ARTIFACTS_DIR", "networks")
+    with pytest.raises(ValueError, match="not an absolute path"):
+        create_app()
 
 
 def test_overload_is_a_503_with_retry_after(small_artifacts, seven_png):

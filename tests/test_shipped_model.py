@@ -1,5 +1,8 @@
-"""The networks committed in the repo: their LiteRT files compute what their Keras models compute on all
-10,000 MNIST test images, their cards say so truthfully, and the default network meets its accuracy target."""
+"""The networks served: their LiteRT files compute what their Keras models compute on all 10,000 MNIST test
+images, their cards say so truthfully, and the default network meets its accuracy target.
+
+Every network folder the server serves is checked (the operator's $DIGIT_LENS_ARTIFACTS_DIR when set:
+imported networks too, python -m train.import); the default network's own tests use the project's folder."""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ import hashlib
 import numpy as np
 import pytest
 
-from webapp.artifacts import ARTIFACTS, DEFAULT_MODEL, KERAS_FILE, discover
+from tests.conftest import SERVED_ARTIFACTS, SERVED_NETWORKS
+from webapp.artifacts import ARTIFACTS, DEFAULT_MODEL, KERAS_FILE
 from webapp.model import Network
 
-SHIPPED = discover(ARTIFACTS)
+SHIPPED = SERVED_NETWORKS
 
 LAYER_NAMES = [
     "input", "rescale", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2",
@@ -24,7 +28,7 @@ def test_the_default_network_is_shipped_and_every_trained_network_exported():
 
     assert DEFAULT_MODEL in SHIPPED
     # A network trained but never exported would silently not be served.
-    assert exportable(ARTIFACTS) == SHIPPED
+    assert exportable(SERVED_ARTIFACTS) == SHIPPED
 
 
 @pytest.fixture(scope="module", params=SHIPPED)
@@ -34,8 +38,8 @@ def shipped(request, mnist):
 
     from train.export import check_parity
 
-    network = Network.load(ARTIFACTS / request.param)
-    model = keras.saving.load_model(ARTIFACTS / request.param / KERAS_FILE, compile=False)
+    network = Network.load(SERVED_ARTIFACTS / request.param)
+    model = keras.saving.load_model(SERVED_ARTIFACTS / request.param / KERAS_FILE, compile=False)
     return network, model, check_parity(model, network, mnist.test_images)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,26 @@ DEFAULTS: dict[str, Any] = {
     "UNCERTAIN_BELOW": 0.5,
 }
 
+def artifacts_dir(configured: str | None) -> str:
+    """The folder of networks to serve: the operator's ``DIGIT_LENS_ARTIFACTS_DIR``, else the project's own.
+
+    The networks are code (LiteRT files the interpreter runs), so their folder
+    is as trusted as the code: it is named only by the operator, in the
+    server's environment, read once here at start; no request ever names a
+    path (``?model=`` picks among the folders found in it). It must be an
+    absolute path, so that the server does not depend on where it was started.
+    Only the operator writes it (``make import``); the server only reads it.
+    """
+    if not configured:
+        return DEFAULTS["ARTIFACTS_DIR"]
+    if not os.path.isabs(configured):
+        raise ValueError(
+            f"DIGIT_LENS_ARTIFACTS_DIR={configured!r} is not an absolute path; name the operator's folder of "
+            "networks in full, e.g. /srv/digit-lens/networks (see docs/import.md)"
+        )
+    return configured
+
+
 def _resource_dir(name: str) -> str:
     """``static`` or ``templates``: top level in a checkout, ``webapp/_<name>`` in an installed package."""
     package = Path(__file__).resolve().parent
@@ -67,9 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MAX_IMAGE_PIXELS=DEFAULT_MAX_PIXELS, MAX_IMAGE_SIDE=DEFAULT_MAX_SIDE, MAX_IMAGE_BYTES=DEFAULT_MAX_DECODED_BYTES
     )
     app.config.from_prefixed_env("DIGIT_LENS")
-    # The networks are code: they are loaded only from the project's own
-    # folder, never from a path an environment variable names.
-    app.config["ARTIFACTS_DIR"] = DEFAULTS["ARTIFACTS_DIR"]
+    app.config["ARTIFACTS_DIR"] = artifacts_dir(os.environ.get("DIGIT_LENS_ARTIFACTS_DIR"))
     app.config["DEBUG"] = False
     if test_config is not None:
         app.config.from_mapping(test_config)

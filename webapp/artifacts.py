@@ -40,7 +40,7 @@ GATE_FOLDER = "_gate"  # a "_" folder: loaded as a helper, never listed as a ser
 # A layer's settings (Keras's get_config() keys) that the pages show and /api/features sends ...
 SHOWN_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "rate", "scale", "activation")
 # ... and all that layers.json keeps: those and what the arithmetic of a cell needs besides (webapp/explain.py).
-LAYER_SETTINGS = (*SHOWN_SETTINGS, "offset", "use_bias", "dilation_rate")
+LAYER_SETTINGS = (*SHOWN_SETTINGS, "offset", "use_bias", "dilation_rate", "epsilon", "center")
 # The layer kinds that slide a window over their input: layers.json gives each its "padding".
 WINDOWED_KINDS = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
 

@@ -10,6 +10,11 @@ add them up:
     max-pool        max(inputs)                              = value
     average-pool    mean(inputs)                             = value
     softmax         exp(inputs[k]) / sum(exp(inputs))        = value
+    sigmoid         1 / (1 + exp(-inputs[0]))                = value
+    tanh            tanh(inputs[0])                          = value
+    global-average-pool   mean(inputs) over a whole map      = value
+    batch-norm      (x - mean) / sqrt(var + eps) * gamma + beta = value
+    zero-padding    the input cell it copies, or 0 in the border
     flatten, dropout, rescale: one input, passed on (or scaled)
 
 They are written as plain loops on purpose, like seed 000's ``convolution_2d``
@@ -269,6 +274,93 @@ def rescale_cell(inputs: np.ndarray, at: Sequence[int], scale: float, offset: fl
     }
 
 
+def sigmoid_cell(inputs: np.ndarray, at: Sequence[int]) -> dict:
+    """The logistic sigmoid squeezes any number into 0..1: 1 / (1 + exp(-x))."""
+    value = float(inputs[tuple(at)])
+    exponential = math.exp(-value) if value > -700 else math.inf
+    return {
+        "operation": "sigmoid",
+        "inputs": [value],
+        "positions": [list(at)],
+        "exponential": exponential,
+        "computed": 1.0 / (1.0 + exponential),
+    }
+
+
+def tanh_cell(inputs: np.ndarray, at: Sequence[int]) -> dict:
+    """tanh squeezes any number into -1..1: (exp(x) - exp(-x)) / (exp(x) + exp(-x))."""
+    value = float(inputs[tuple(at)])
+    return {"operation": "tanh", "inputs": [value], "positions": [list(at)], "computed": math.tanh(value)}
+
+
+def global_average_pool_cell(inputs: np.ndarray, channel: int) -> dict:
+    """Global average pooling: the mean of a whole map, every row and column of channel ``channel``."""
+    height, width = inputs.shape[0], inputs.shape[1]
+    values, positions = [], []
+    total = 0.0
+    for row in range(height):
+        for column in range(width):
+            value = float(inputs[row, column, channel])
+            total += value
+            values.append(value)
+            positions.append([row, column, channel])
+    return {
+        "operation": "global-average-pool",
+        "inputs": values,
+        "positions": positions,
+        "window": {"top": 0, "left": 0, "height": height, "width": width},
+        "count": len(values),
+        "computed": total / len(values),
+    }
+
+
+def batch_norm_cell(
+    inputs: np.ndarray,
+    at: Sequence[int],
+    mean: np.ndarray,
+    variance: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    epsilon: float,
+) -> dict:
+    """Batch normalisation as the network reads (with the statistics it learned while training):
+    (x - mean) / sqrt(variance + epsilon) * gamma + beta, per channel (the last axis)."""
+    value = float(inputs[tuple(at)])
+    channel = at[-1]
+    mean_value, variance_value = float(mean[channel]), float(variance[channel])
+    gamma_value = float(gamma[channel]) if gamma is not None else 1.0
+    beta_value = float(beta[channel]) if beta is not None else 0.0
+    deviation = math.sqrt(variance_value + epsilon)
+    normalised = (value - mean_value) / deviation
+    return {
+        "operation": "batch-norm",
+        "inputs": [value],
+        "positions": [list(at)],
+        "channel": int(channel),
+        "mean": mean_value,
+        "variance": variance_value,
+        "epsilon": epsilon,
+        "gamma": gamma_value,
+        "beta": beta_value,
+        "deviation": deviation,
+        "normalised": normalised,
+        "computed": normalised * gamma_value + beta_value,
+    }
+
+
+def zero_padding_cell(inputs: np.ndarray, at: Sequence[int], padding: Sequence[Sequence[int]]) -> dict:
+    """Zero padding adds rows and columns of zeros around each map: a cell inside copies one input cell,
+    a cell in the border is 0 (``padding`` is ((top, bottom), (left, right)))."""
+    row, column, channel = at
+    y, x = row - int(padding[0][0]), column - int(padding[1][0])
+    height, width = inputs.shape[0], inputs.shape[1]
+    if 0 <= y < height and 0 <= x < width:
+        value = float(inputs[y, x, channel])
+        return {"operation": "zero-padding", "inputs": [value], "positions": [[y, x, channel]], "padding": [False],
+                "source": [y, x, channel], "computed": value}
+    return {"operation": "zero-padding", "inputs": [], "positions": [], "padding": [], "source": None, "computed": 0.0}
+
+
 def input_cell(image: np.ndarray, at: Sequence[int]) -> dict:
     """The input layer computes nothing: its value is the pixel of the 28x28 (or 32x32) image."""
     value = float(image[tuple(at)])
@@ -377,6 +469,22 @@ def explain_cell(
         terms = dense_cell(inputs, kernel, _bias(weights[layer.name], kernel.shape[-1]), at[0])
     elif kind == "ReLU" or (kind == "Activation" and config.get("activation") == "relu"):
         terms = relu_cell(inputs, at)
+    elif kind == "Activation" and config.get("activation") == "sigmoid":
+        terms = sigmoid_cell(inputs, at)
+    elif kind == "Activation" and config.get("activation") == "tanh":
+        terms = tanh_cell(inputs, at)
+    elif kind == "Activation" and config.get("activation") == "linear":
+        terms = identity_cell(inputs, at, "linear")
+    elif kind == "GlobalAveragePooling2D":
+        terms = global_average_pool_cell(inputs, at[0])
+    elif kind == "BatchNormalization":
+        variables = weights[layer.name]
+        terms = batch_norm_cell(
+            inputs, at, variables["moving_mean"], variables["moving_variance"], variables.get("gamma"),
+            variables.get("beta"), float(config.get("epsilon", 1e-3)),
+        )
+    elif kind == "ZeroPadding2D":
+        terms = zero_padding_cell(inputs, at, config["padding"])
     elif kind == "MaxPooling2D":
         terms = max_pool_cell(
             inputs, at, tuple(config["pool_size"]), _tuple(config.get("strides")), config.get("padding", "valid")
