@@ -79,7 +79,7 @@ def strided_same():
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
     x = layers.Conv2D(4, 3, strides=2, padding="same", name="conv1")(x)  # 28 -> 14: padding 0 before, 1 after
     x = layers.ReLU(name="relu1")(x)
-    x = layers.Conv2D(4, 4, strides=2, padding="same", name="conv2")(x)  # even kernel: 14 -> 7, padding 1 and 2
+    x = layers.Conv2D(4, 4, strides=2, padding="same", name="conv2")(x)  # even kernel: 14 -> 7, padding 1 before, 1 after
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool")(x)  # 7 -> 4
     x = layers.Flatten(name="flatten")(x)
     outputs = layers.Dense(10, name="logits")(x)  # ten scores, no softmax: the import adds one
@@ -257,7 +257,7 @@ def test_stride_2_and_same_padding_on_an_even_input_pad_after(imported, drawing_
     last = explain.explain_cell(network.layers, outputs, weights, names.index("conv1"), (13, 13, 0))
     assert last["window"]["top"] == 26 and sum(last["padding"]) == 5  # one row and one column after
     even = explain.explain_cell(network.layers, outputs, weights, names.index("conv2"), (0, 0, 0))
-    assert even["window"]["top"] == -1  # 4x4 kernel: 1 before, 2 after
+    assert even["window"]["top"] == -1  # 4x4 kernel, stride 2 on 14: 1 before, 1 after
 
 
 def test_input_scale_1_puts_a_rescaling_in_front_and_the_wrong_scale_is_warned_about(imported, model_files, mnist, tmp_path):
@@ -271,6 +271,25 @@ def test_input_scale_1_puts_a_rescaling_in_front_and_the_wrong_scale_is_warned_a
     (warning,) = wrong.warnings
     assert "input scale looks wrong" in warning and "with --input-scale 1" in warning
     assert wrong.card["test"]["accuracy"] < 0.3  # served all the same: the operator decides
+
+
+def test_a_relu_network_fed_the_wrong_scale_is_caught_by_its_loss(mnist):
+    # Scores about 255 times too large read nearly the same digits, so accuracy alone misses it.
+    import keras
+
+    model = centroid_network(mnist)
+    overlap = model.get_layer("overlap")
+    relu = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(name="flatten"),
+                             keras.layers.Dense(10, activation="relu", name="overlap"),
+                             keras.layers.Dense(10, activation="softmax", name="logits")])
+    relu.get_layer("overlap").set_weights([overlap.get_weights()[0], np.zeros(10, np.float32)])  # no bias: same digits at both scales
+    relu.get_layer("logits").set_weights([np.eye(10, dtype=np.float32), np.zeros(10, np.float32)])
+    plan_ = importer.plan(relu, input_scale=255)
+    warnings, checked = importer.scale_warnings(relu, plan_, mnist.test_images, mnist.test_labels, 255)
+    assert checked["as_imported"]["accuracy"] == checked["other_scale"]["accuracy"] > 0.5
+    (warning,) = warnings
+    assert "cross-entropy error" in warning and "with --input-scale 1" in warning
+    assert importer.scale_warnings(relu, importer.plan(relu, 1), mnist.test_images, mnist.test_labels, 1)[0] == []
 
 
 def test_served_by_the_app_every_layer_explained_over_http(imported):
@@ -297,6 +316,18 @@ def test_served_by_the_app_every_layer_explained_over_http(imported):
             reported, half_step = reported_cell(layer, cell)
             assert abs(terms["value"] - reported) <= half_step + 1e-6, (name, layer["name"])
             check_terms_add_up(terms, terms["value"])
+    # Every page and the other model endpoints know it: the chooser, the record, the playground's filters.
+    for name in discover(artifacts):
+        for page in ("/", "/layers", "/playground"):
+            response = client.get(f"{page}?model={name}")
+            assert response.status_code == 200 and f'value="{name}"' in response.get_data(as_text=True), (page, name)
+        record = client.get(f"/record?model={name}")
+        assert record.status_code == 200 and name in record.get_data(as_text=True)
+        kernels = client.get(f"/api/kernels?model={name}").get_json()
+        assert [entry["name"] for entry in kernels["layers"]] == [
+            layer for layer, kind in kinds(artifacts, name) if kind == "Conv2D"]
+        compare = client.post(f"/api/predict?model={name}&compare=1", data=drawing, content_type="image/png").get_json()
+        assert sorted(entry["model"] for entry in compare["compare"]) == discover(artifacts)
     assert png_bytes  # the helper the other API tests use is importable here too
 
 

@@ -403,18 +403,39 @@ class Imported:
 
 
 def scale_warnings(original, plan_: Plan, images: np.ndarray, labels: np.ndarray, input_scale: float) -> tuple[list[str], dict]:
-    """Warnings when MNIST accuracy says the input scale is wrong (or the network barely reads digits)."""
+    """Warnings when MNIST says the input scale is wrong (or that the network barely reads digits).
+
+    Accuracy alone can miss it: a ReLU network fed 0..255 where it learned 0..1
+    computes nearly the same scores times 255, so it reads nearly the same
+    digits, but with a certainty it never had (its mistakes at probability ~0
+    for the right digit). Its cross-entropy error on the test digits shows
+    that, so both are compared at both scales.
+    """
     images, labels = images[:SCALE_CHECK_IMAGES], labels[:SCALE_CHECK_IMAGES]
     chosen_divisor, other_divisor = (255.0, 1.0) if input_scale == 1 else (1.0, 255.0)
-    chosen = float((file_probabilities(original, images, plan_, chosen_divisor).argmax(axis=1) == labels).mean())
-    other = float((file_probabilities(original, images, plan_, other_divisor).argmax(axis=1) == labels).mean())
-    checked = {"images": len(labels), "as_imported": round(chosen, 4), "other_scale": round(other, 4)}
+
+    def measure(divisor: float) -> tuple[float, float]:
+        probabilities = file_probabilities(original, images, plan_, divisor).astype(np.float64)
+        accuracy = float((probabilities.argmax(axis=1) == labels).mean())
+        loss = float(-np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-30)).mean())
+        return accuracy, loss
+
+    (chosen, chosen_loss), (other, other_loss) = measure(chosen_divisor), measure(other_divisor)
+    checked = {"images": len(labels), "as_imported": {"accuracy": round(chosen, 4), "loss": round(chosen_loss, 4)},
+               "other_scale": {"accuracy": round(other, 4), "loss": round(other_loss, 4)}}
     warnings = []
     option, meaning = ("without --input-scale", "0..255 pixels") if input_scale == 1 else ("with --input-scale 1", "pixels divided by 255")
     if other >= chosen + 0.2:
         warnings.append(
             f"the input scale looks wrong: the network reads {chosen:.1%} of {len(labels)} MNIST test digits as "
             f"imported, but {other:.1%} {option}; it was probably trained on {meaning}: import it again {option}"
+        )
+    elif other >= chosen - 0.01 and other_loss * 3 < chosen_loss:
+        warnings.append(
+            f"the input scale looks wrong: the network reads {chosen:.1%} of {len(labels)} MNIST test digits as "
+            f"imported and {other:.1%} {option}, but its cross-entropy error on them is {chosen_loss:.3g} as imported "
+            f"against {other_loss:.3g} {option}: as imported it is far too sure of itself (its scores are about 255 "
+            f"times too large or too small); it was probably trained on {meaning}: import it again {option}"
         )
     elif chosen < LOW_ACCURACY:
         warnings.append(
