@@ -406,3 +406,95 @@ def test_an_existing_network_is_replaced_only_when_asked(imported, model_files, 
                                      mnist.test_labels[:8], replace=True, verbose=False)
     assert result.card["test"]["images"] == 8
     assert sorted(path.name for path in copy.iterdir()) == ["strided-same"]
+
+
+# --- Backward: the learning page and the attribution maps on an imported network ---------------
+
+
+def tensorflow_gradients(model, images: np.ndarray, labels: np.ndarray):
+    """d loss / d every layer's output and every trainable weight, by GradientTape (loss summed over the images)."""
+    import keras
+    import tensorflow as tf
+
+    with tf.GradientTape(persistent=True) as tape:
+        x = tf.constant(images[..., None].astype(np.float32))
+        tape.watch(x)
+        tensors = [x]
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.InputLayer):
+                continue
+            x = layer(x, training=False)
+            tensors.append(x)
+        picked = tf.gather(tensors[-1], labels, axis=1, batch_dims=1)
+        loss = -tf.reduce_sum(tf.math.log(picked))
+    outputs = [None if tensor is None else np.asarray(tensor) for tensor in tape.gradient(loss, tensors)]
+    weights = {}
+    for layer in model.layers:
+        for variable in layer.trainable_weights:
+            weights.setdefault(layer.name, {})[variable.name.split("/")[-1]] = np.asarray(tape.gradient(loss, variable))
+    return outputs, weights
+
+
+def assert_close(ours: np.ndarray, theirs: np.ndarray, what) -> None:
+    scale = float(np.abs(theirs).max())
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * scale + 1e-9, err_msg=str(what))
+
+
+def test_the_backward_pass_of_every_imported_network_matches_tensorflow(imported, mnist):
+    import keras
+
+    from webapp import backward
+
+    artifacts, _ = imported
+    for name in discover(artifacts):
+        network = Network.load(artifacts / name)
+        model = keras.saving.load_model(artifacts / name / KERAS_FILE, compile=False)
+        images = np.stack([network.input_image(image) for image in mnist.test_images[:4]])
+        labels = mnist.test_labels[:4].astype(np.int64)
+        weights = network.kernels()
+        outputs = backward.forward(network.layers, weights, images)
+        for index, image in enumerate(images):  # numpy's forward is LiteRT's, layer by layer
+            for layer, ours, served in zip(network.layers, outputs, network.features(image), strict=True):
+                assert_close(ours[index], served, (name, layer.name))
+        top = backward.logits_layer(network.layers)
+        gradients = backward.backward(network.layers, weights, outputs,
+                                      backward.softmax_loss_gradient(outputs[-1], labels), top)
+        expected_outputs, expected_weights = tensorflow_gradients(model, images, labels)
+        position = [layer.name for layer in network.layers].index(top)
+        for index in range(position + 1):
+            assert_close(gradients.outputs[index], expected_outputs[index], (name, network.layers[index].name))
+        assert set(gradients.weights) == set(expected_weights), name
+        for layer, variables in expected_weights.items():
+            assert set(gradients.weights[layer]) == set(variables), (name, layer)
+            for variable, expected in variables.items():
+                assert_close(gradients.weights[layer][variable], expected, (name, layer, variable))
+
+
+def test_every_gradient_cell_of_the_new_kinds_adds_up(imported, mnist):
+    from webapp import backward
+
+    artifacts, _ = imported
+    rng = np.random.default_rng(4)
+    seen = set()
+    for name in discover(artifacts):
+        network = Network.load(artifacts / name)
+        images = network.input_image(mnist.test_images[7])[None]
+        weights = network.kernels()
+        outputs = backward.forward(network.layers, weights, images)
+        top = backward.logits_layer(network.layers)
+        gradients = backward.backward(network.layers, weights, outputs,
+                                      backward.softmax_loss_gradient(outputs[-1], [3]), top)
+        position_top = [layer.name for layer in network.layers].index(top)
+        for position, layer in enumerate(network.layers[:position_top]):
+            shape = layer.shape
+            for _ in range(3):
+                at = tuple(int(rng.integers(size)) for size in shape)
+                terms = backward.gradient_terms(network.layers, weights, outputs, gradients, position, "output", at)
+                assert sum(terms["terms"]) == pytest.approx(terms["value"], rel=1e-4, abs=1e-6 * (1 + abs(terms["value"]))), (name, layer.name, at)
+                seen.add(network.layers[position + 1].kind)
+            for variable in ("gamma", "beta") if layer.kind == "BatchNormalization" else ():
+                if variable in weights[layer.name]:
+                    at = (int(rng.integers(shape[-1])),)
+                    terms = backward.gradient_terms(network.layers, weights, outputs, gradients, position, variable, at)
+                    assert sum(terms["terms"]) == pytest.approx(terms["value"], rel=1e-4, abs=1e-6), (name, layer.name, variable)
+    assert {"BatchNormalization", "Activation", "GlobalAveragePooling2D", "ZeroPadding2D"} <= seen

@@ -29,6 +29,9 @@ follow the chain rule number by number:
     max-pool          delta * [the cell was the window's maximum]
     average-pool      delta * 1/count, for each window holding the cell
     flatten, dropout  delta * 1;   rescaling: delta * scale
+    sigmoid, tanh     delta * y(1 - y),  delta * (1 - y²)   (imported networks: python -m train.import)
+    batch-norm        delta * gamma / sqrt(variance + eps);  d gamma: sum of x̂ * delta;  d beta: sum of delta
+    global-average-pool   delta of the map * 1 / (H * W);   zero-padding: the delta of the cell it became
 
 Dropout acts as at inference (the identity), so a step is deterministic.
 
@@ -605,6 +608,158 @@ def cross_entropy_cell(probabilities: np.ndarray, label: int, k: int) -> dict:
     return _answer("cross-entropy", [[teacher, -1.0 / float(probabilities[k])]], [[k]])
 
 
+# --- The kinds imported networks add (python -m train.import) -------------------------------
+# Each as the ones above: a forward and a backward vectorised over the batch, and a loop for one cell.
+
+
+def _activation(layer: LayerInfo) -> str:
+    return layer.config.get("activation", "linear")
+
+
+def sigmoid_forward(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), without overflow for large negative x."""
+    out = np.empty_like(x)
+    positive = x >= 0
+    out[positive] = 1 / (1 + np.exp(-x[positive]))
+    exponential = np.exp(x[~positive])
+    out[~positive] = exponential / (1 + exponential)
+    return out
+
+
+def activation_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
+    """An Activation layer: relu, sigmoid, tanh, softmax or linear, as its setting says."""
+    activation = _activation(layer)
+    if activation == "relu":
+        return relu_forward(x, layer, variables)
+    if activation == "sigmoid":
+        return sigmoid_forward(x)
+    if activation == "tanh":
+        return np.tanh(x)
+    if activation == "softmax":
+        return softmax_forward(x, layer, variables)
+    return x.copy()
+
+
+def activation_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
+    """The book's Sigmoid: dx = dout * y * (1 - y); tanh: dout * (1 - y²); relu and softmax as their layers."""
+    activation = _activation(layer)
+    if activation == "relu":
+        return relu_backward(dout, x, out, layer, variables)
+    if activation == "sigmoid":
+        return dout * out * (1 - out), {}
+    if activation == "tanh":
+        return dout * (1 - out * out), {}
+    if activation == "softmax":
+        return softmax_backward(dout, x, out, layer, variables)
+    return dout.copy(), {}
+
+
+def activation_input_cell(dout, x, out, layer, variables, at) -> dict:
+    """delta times the activation's slope at this cell: y(1 - y) for sigmoid, 1 - y² for tanh."""
+    activation = _activation(layer)
+    if activation == "relu":
+        return relu_input_cell(dout, x, out, layer, variables, at)
+    if activation == "softmax":
+        return softmax_input_cell(dout, x, out, layer, variables, at)
+    at = tuple(at)
+    y = float(out[at])
+    slope = {"sigmoid": y * (1 - y), "tanh": 1 - y * y}.get(activation, 1.0)
+    return _answer(activation if activation in ("sigmoid", "tanh") else "linear", [[float(dout[at]), slope]],
+                   [list(at)], input=float(x[at]), output=y)
+
+
+def _batch_norm_parts(layer: LayerInfo, variables: Variables, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, 1 / sqrt(variance + epsilon), gamma) per channel; gamma 1 when the layer has none (scale=False)."""
+    epsilon = float(layer.config.get("epsilon", 1e-3))
+    inverse = 1 / np.sqrt(variables["moving_variance"].astype(np.float64) + epsilon)
+    gamma = variables["gamma"] if "gamma" in variables else np.ones_like(variables["moving_mean"])
+    return variables["moving_mean"], inverse.astype(dtype), gamma
+
+
+def batch_norm_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
+    """(x - mean) / sqrt(variance + epsilon) * gamma + beta, per channel, with the statistics learned in training."""
+    mean, inverse, gamma = _batch_norm_parts(layer, variables, x.dtype)
+    out = (x - mean) * (inverse * gamma)
+    return out + variables["beta"] if "beta" in variables else out
+
+
+def batch_norm_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
+    """As the network reads, mean and variance are constants: dx = dout * gamma / sqrt(var + eps);
+    d gamma = sum of dout * x̂ (x̂ the normalised input), d beta = sum of dout, over the batch and every cell."""
+    mean, inverse, gamma = _batch_norm_parts(layer, variables, x.dtype)
+    axes = tuple(range(x.ndim - 1))
+    grads = {}
+    if "gamma" in variables:
+        grads["gamma"] = (dout * ((x - mean) * inverse)).sum(axis=axes)
+    if "beta" in variables:
+        grads["beta"] = dout.sum(axis=axes)
+    return dout * (inverse * gamma), grads
+
+
+def batch_norm_input_cell(dout, x, out, layer, variables, at) -> dict:
+    """delta * gamma / sqrt(variance + epsilon): the only way x reaches the output."""
+    at = tuple(at)
+    channel = at[-1]
+    _, inverse, gamma = _batch_norm_parts(layer, variables, np.float64)
+    return _answer("batch-norm", [[float(dout[at]), float(gamma[channel]) * float(inverse[channel])]], [list(at)],
+                   gamma=float(gamma[channel]), deviation=1 / float(inverse[channel]))
+
+
+def batch_norm_gamma_cell(dout, x, layer, variables, at) -> dict:
+    """d objective / d gamma[c]: every cell of channel c adds x̂ * delta (x̂ = (x - mean) / sqrt(var + eps))."""
+    (channel,) = at
+    mean, inverse, _ = _batch_norm_parts(layer, variables, np.float64)
+    factors, positions = [], []
+    for index in np.ndindex(*x.shape[:-1]):
+        cell = (*index, channel)
+        factors.append([(float(x[cell]) - float(mean[channel])) * float(inverse[channel]), float(dout[cell])])
+        positions.append(list(cell))
+    return _answer("batch-norm-gamma", factors, positions)
+
+
+def global_average_pooling_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
+    """The mean of each whole map: (N, H, W, C) -> (N, C)."""
+    return x.mean(axis=(1, 2))
+
+
+def global_average_pooling_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
+    """Every cell of a map receives the map's gradient divided by its H * W cells."""
+    height, width = x.shape[1], x.shape[2]
+    dx = np.broadcast_to(dout[:, None, None, :] / (height * width), x.shape)
+    return dx.astype(x.dtype, copy=True), {}
+
+
+def global_average_pooling_input_cell(dout, x, out, layer, variables, at) -> dict:
+    """delta of the cell's channel times 1 / (H * W)."""
+    row, column, channel = at
+    return _answer("global-average-pool", [[float(dout[channel]), 1.0 / (x.shape[0] * x.shape[1])]], [[channel]])
+
+
+def _zero_padding(layer: LayerInfo) -> tuple[tuple[int, int], tuple[int, int]]:
+    (top, bottom), (left, right) = layer.config["padding"]
+    return (int(top), int(bottom)), (int(left), int(right))
+
+
+def zero_padding_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
+    """Rows and columns of zeros around each map."""
+    rows, columns = _zero_padding(layer)
+    return np.pad(x, [(0, 0), rows, columns, (0, 0)])
+
+
+def zero_padding_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
+    """The border's zeros came from no input: the input's gradient is the inner part of the output's."""
+    (top, _), (left, _) = _zero_padding(layer)
+    return dout[:, top : top + x.shape[1], left : left + x.shape[2], :].copy(), {}
+
+
+def zero_padding_input_cell(dout, x, out, layer, variables, at) -> dict:
+    """The cell was copied to one output cell (shifted by the padding): its delta * 1."""
+    (top, _), (left, _) = _zero_padding(layer)
+    row, column, channel = at
+    where = (row + top, column + left, channel)
+    return _answer("zero-padding", [[float(dout[where]), 1.0]], [list(where)])
+
+
 # --- The registry ----------------------------------------------------------------------------
 
 
@@ -648,6 +803,15 @@ OPERATIONS: dict[str, Operation] = {
     "Flatten": Operation(flatten_forward, flatten_backward, flatten_input_cell),
     "Dropout": Operation(identity_forward, identity_backward, identity_input_cell),
     "Softmax": Operation(softmax_forward, softmax_backward, softmax_input_cell),
+    # The kinds imported networks add (python -m train.import).
+    "Activation": Operation(activation_forward, activation_backward, activation_input_cell),
+    "BatchNormalization": Operation(
+        batch_norm_forward, batch_norm_backward, batch_norm_input_cell, {"gamma": batch_norm_gamma_cell, "beta": _bias_cell}
+    ),
+    "GlobalAveragePooling2D": Operation(
+        global_average_pooling_forward, global_average_pooling_backward, global_average_pooling_input_cell
+    ),
+    "ZeroPadding2D": Operation(zero_padding_forward, zero_padding_backward, zero_padding_input_cell),
 }
 
 
@@ -661,7 +825,7 @@ def operation(layer: LayerInfo) -> Operation:
     if layer.kind not in OPERATIONS:
         raise BackwardError("unsupported-layer", f"{layer.name} is a {layer.kind}, which has no backward pass here yet")
     activation = layer.config.get("activation", "linear")
-    if activation not in (None, "linear"):
+    if layer.kind in ("Conv2D", "Dense") and activation not in (None, "linear"):
         raise BackwardError(
             "unsupported-layer", f"{layer.name} applies {activation} inside itself; only a separate activation layer is supported"
         )
@@ -799,7 +963,7 @@ def gradient_terms(layers: Sequence[LayerInfo], weights: Weights, outputs: Seque
         )
         value = gradients.outputs[position][image][at]
         through = nxt.name
-    elif of in ("kernel", "bias"):
+    elif of in ("kernel", "bias", "gamma", "beta"):
         cells = operation(layer).weight_cells
         if of not in cells or of not in weights.get(layer.name, {}):
             raise BackwardError("no-weights", f"{layer.name} is a {layer.kind}: it has no {of}")
@@ -812,7 +976,7 @@ def gradient_terms(layers: Sequence[LayerInfo], weights: Weights, outputs: Seque
         value = gradients.weights[layer.name][of][at]
         through = layer.name
     else:
-        raise BackwardError("invalid-of", f"of must be output, kernel or bias; got {of!r}")
+        raise BackwardError("invalid-of", f"of must be output, kernel, bias, gamma or beta; got {of!r}")
     return {"layer": layer.name, "kind": layer.kind, "of": of, "at": list(at), "value": float(value),
             "through": through, **answer}
 
@@ -852,7 +1016,7 @@ def numerical_gradient(layers: Sequence[LayerInfo], weights: Weights, images: np
             probabilities = forward_from(layers, weights, position, changed)[-1]
             return float(cross_entropy_error(probabilities, labels).sum())
     else:
-        raise BackwardError("invalid-of", f"of must be output, kernel or bias; got {of!r}")
+        raise BackwardError("invalid-of", f"of must be output, kernel, bias, gamma or beta; got {of!r}")
     plus, here, minus = loss_with(h), loss_with(0.0), loss_with(-h)
     # One-sided slopes that disagree mean a kink between w - h and w + h (ReLU at 0, or a max-pooling
     # window whose largest cells tie): the loss has no derivative there and the central difference
