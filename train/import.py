@@ -60,7 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
-from webapp import model as runtime
+from webapp import artifacts as runtime
 
 # The kinds of layer the app can show, explain and differentiate.
 SUPPORTED_KINDS = (
