@@ -128,6 +128,7 @@ def export(name: str, args: argparse.Namespace, mnist) -> bool:
 def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
     """Fit, evaluate and save the project's own network into ``args.out / "digit-lens"``."""
     from train import data
+    from train.checkpoints import save_checkpoints
     from train.fit import train_and_evaluate
     from train.synth import synthetic_set
 
@@ -149,7 +150,9 @@ def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
     out = args.out / network.name
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / KERAS_FILE
-    result.serving_model().save(model_path)
+    serving = result.serving_model()
+    serving.save(model_path)
+    save_checkpoints(out, serving, result.snapshots, result.best_epoch, result.test_inputs, result.test_labels)
     card = result.card(
         training_seconds=round(time.time() - started, 1),
         data_checksums=data.checksums(),
@@ -173,6 +176,7 @@ def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
 def train_seed(name: str, args: argparse.Namespace, mnist, command: str) -> None:
     """Fit, evaluate and save one seed network into ``args.out / name``."""
     from train import data
+    from train.checkpoints import save_checkpoints
     from train.seeds import train_seed_network
 
     network = NETWORKS[name]
@@ -184,7 +188,9 @@ def train_seed(name: str, args: argparse.Namespace, mnist, command: str) -> None
     out = args.out / name
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / KERAS_FILE
-    result.serving_model().save(model_path)
+    serving = result.serving_model()
+    serving.save(model_path)
+    save_checkpoints(out, serving, result.snapshots, recipe.epochs, result.test_inputs, result.test_labels)
     card = result.card(training_seconds=round(time.time() - started, 1), data_checksums=data.checksums(), command=command)
     # Wall time depends on who else uses the machine; the CPU time this process used much less so.
     card["training"]["cpu_seconds"] = round(time.process_time() - cpu_started, 1)

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from train.augment import AugmentConfig, augment_batch
+from train.checkpoints import Snapshot, Snapshots
 from train.data import Mnist
 from train.model import CONV1_FILTERS, CONV2_FILTERS, DENSE_UNITS, NUM_CLASSES, build_model
 from webapp.artifacts import SHOWN_SETTINGS
@@ -88,6 +89,9 @@ class TrainingResult:
     confusion: np.ndarray
     test_images: int
     settings: dict = field(default_factory=dict)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    test_inputs: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
 
     def serving_model(self) -> keras.Model:
         """The trained model without its optimizer state: a third of the size, all serving needs."""
@@ -197,12 +201,13 @@ def train_and_evaluate(
         metrics=["accuracy"],
     )
     keep_best = KeepBestWeights()
+    snapshots = Snapshots()
     history = model.fit(
         training_dataset(train_images, train_labels, batch_size, epochs, seed, augment),
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         validation_data=(val_images[..., None], val_labels),
-        callbacks=[keep_best],
+        callbacks=[keep_best, snapshots],
         verbose=verbose,
     )
 
@@ -218,6 +223,9 @@ def train_and_evaluate(
         per_digit_accuracy=per_digit,
         confusion=confusion,
         test_images=int(len(test_labels)),
+        snapshots=snapshots.snapshots,
+        test_inputs=test_images[..., None],
+        test_labels=test_labels,
         settings={
             "epochs": epochs,
             "seed": seed,

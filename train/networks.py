@@ -49,6 +49,15 @@ class Network:
 # `python -m train --model keras-mnist --learning-rate 0.001 --out <folder>`
 # (same seed, same 12 epochs), is recorded here and in the card.
 KERAS_MNIST_ADADELTA_RATE = 1.0
+
+# LeNet-5's own schedule (LeCun, Bottou, Bengio, Haffner 1998, section V-A: the global rate is
+# 0.0005 for the first two passes, 0.0002 for the next three, 0.0001 for the next three, 0.00005
+# for the next four, 0.00001 thereafter; 20 passes), as factors of the optimizer's rate.
+LENET5_SCHEDULE = {
+    "after_epochs": [2, 5, 8, 12],
+    "factors": [1.0, 0.4, 0.2, 0.1, 0.02],
+    "source": "LeNet-5's schedule (LeCun et al. 1998, V-A): x1 for 2 epochs, x0.4 for 3, x0.2 for 3, x0.1 for 4, x0.02 after",
+}
 KERAS_MNIST_OTHER_RATE = 0.001
 
 NETWORKS: dict[str, Network] = {
@@ -73,8 +82,10 @@ NETWORKS: dict[str, Network] = {
                 learning_rate=0.001,
                 batch_size=100,
                 epochs=20,
+                learning_rate_decay=LENET5_SCHEDULE,
                 source="the seed only builds the model (its author never trained it); it is trained like the "
-                "book chapter the seed studies trains its SimpleConvNet: Adam lr 0.001, batch 100, 20 epochs",
+                "book chapter the seed studies trains its SimpleConvNet (Adam lr 0.001, batch 100, 20 epochs), "
+                "with LeNet-5's own decreasing learning-rate schedule over the 20 epochs",
             ),
             notes=(
                 "Layers exactly as the seed's model.summary(): Conv 6@5x5, max-pool 2x2, Conv 16@5x5, max-pool 2x2, "
@@ -84,6 +95,12 @@ NETWORKS: dict[str, Network] = {
                 "before and after ReLU; the arithmetic is the same.",
                 "Input 32x32 as LeNet-5's: MNIST's 28x28 digit centred in a 32x32 field with a 2-pixel zero border, "
                 "in training and in serving (webapp.model.fit_to_input).",
+                "Accuracy: LeNet-5's paper reports 0.95% test error (99.05%) without distortions. With the book's "
+                "constant Adam rate this network ended at 98.62% (test accuracy swinging 98.1-98.9% from epoch to "
+                "epoch, the last epoch kept); LeNet-5 lowered its rate in steps over its 20 passes, so the rate "
+                "follows that schedule here (x1, x0.4, x0.2, x0.1, x0.02 after epochs 2, 5, 8, 12). Still differs "
+                "from the paper: Adam instead of its diagonal Levenberg-Marquardt, ReLU and max-pooling instead of "
+                "scaled tanh and trainable sub-sampling, a full Dense(10) instead of RBF outputs.",
             ),
         ),
         Network(
@@ -116,6 +133,12 @@ NETWORKS: dict[str, Network] = {
                 "see training.optimizer_comparison for what 0.001 gives.",
                 "Like the script, it trains on all 60,000 training images and reports the test set after each epoch "
                 "(the learning curves' val_*); the test set never chooses the weights: the last epoch's are kept.",
+                "Accuracy: the script's comment says 99.25% after 12 epochs, one run on the Keras and TensorFlow of "
+                "its day. The recipe here is the script's in every setting we could find (Adadelta 1.0, rho 0.95, "
+                "epsilon 1e-7, batch 128, 12 epochs, Glorot uniform weights, shuffled each epoch, last epoch kept); "
+                "what still differs is the random seed, the framework's random streams and its kernels, which "
+                "move a run's last-epoch figure by a few tenths of a percent. The figure is not chased by trying "
+                "seeds against the test set.",
             ),
         ),
         Network(
@@ -164,8 +187,10 @@ NETWORKS: dict[str, Network] = {
                 batch_size=100,
                 epochs=20,
                 initializer={"kernel": "normal, standard deviation 0.01", "bias": "zeros"},
+                learning_rate_decay=LENET5_SCHEDULE,
                 source="the book's train_convnet.py: Adam lr 0.001, batch 100, 20 epochs, weights drawn from "
-                "N(0, 0.01^2) and zero biases (weight_init_std=0.01)",
+                "N(0, 0.01^2) and zero biases (weight_init_std=0.01); the rate lowered in steps as LeNet-5's was "
+                "(the book keeps it constant: see the notes)",
             ),
             notes=(
                 "Layers as the book's: Convolution (30 filters 5x5, pad 0, stride 1), Relu, Pooling (2x2, stride 2), "
@@ -173,6 +198,12 @@ NETWORKS: dict[str, Network] = {
                 "The book's Affine flattens its input itself; here a Flatten layer does it.",
                 "The book's trainer reports the accuracy on (a sample of) the test set after each epoch; here the "
                 "whole test set (the learning curves' val_*). The test set never chooses the weights.",
+                "Accuracy: the book reports about 99% on the test set. Its recipe as written (constant Adam rate "
+                "0.001) ended here at 98.61%, the test accuracy swinging 98.1-98.9% from epoch to epoch with the "
+                "last epoch kept. Nothing else in the recipe differs that we found (the book's Trainer draws each "
+                "batch at random with replacement, Keras shuffles once per epoch; the book computes in float64). "
+                "Chosen: the book's recipe with the rate lowered in steps, as LeNet-5 (the network the chapter "
+                "presents as the first CNN) did: x1, x0.4, x0.2, x0.1, x0.02 after epochs 2, 5, 8, 12.",
             ),
         ),
     )

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from train.checkpoints import Snapshot, Snapshots
 from train.data import Mnist
 from train.fit import confusion_and_per_digit, layer_table, card_test_section
 from train.model import build
@@ -54,6 +55,9 @@ class SeedResult:
     test_images: int
     training_images: int
     seed: int
+    snapshots: list[Snapshot]
+    test_inputs: np.ndarray
+    test_labels: np.ndarray
 
     def serving_model(self) -> keras.Model:
         """The trained network without optimizer state (what the app needs)."""
@@ -119,7 +123,13 @@ def network_inputs(images: np.ndarray, size: int) -> np.ndarray:
 def optimizer_for(recipe: Recipe, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """The recipe's optimizer, with its step schedule when it has one."""
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = recipe.learning_rate
-    if recipe.learning_rate_decay:
+    decay = recipe.learning_rate_decay
+    if decay and "after_epochs" in decay:
+        learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(
+            boundaries=[steps_per_epoch * epoch for epoch in decay["after_epochs"]],
+            values=[recipe.learning_rate * factor for factor in decay["factors"]],
+        )
+    elif decay:
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             recipe.learning_rate,
             decay_steps=steps_per_epoch * recipe.learning_rate_decay["every_epochs"],
@@ -159,6 +169,7 @@ def train_seed_network(
         metrics=["accuracy"],
     )
     timer = EpochTimer()
+    snapshots = Snapshots()
     history = model.fit(
         train_inputs,
         labels,
@@ -167,7 +178,7 @@ def train_seed_network(
         shuffle=True,
         validation_data=(test_inputs, test_labels),
         validation_batch_size=TEST_BATCH,
-        callbacks=[timer],
+        callbacks=[timer, snapshots],
         verbose=verbose,
     )
 
@@ -185,4 +196,7 @@ def train_seed_network(
         test_images=int(len(test_labels)),
         training_images=int(len(train_inputs)),
         seed=seed,
+        snapshots=snapshots.snapshots,
+        test_inputs=test_inputs,
+        test_labels=test_labels,
     )

@@ -1,0 +1,126 @@
+"""Checkpoints: kept while training, stored small, served on demand (webapp/checkpoints.py, train/checkpoints.py).
+
+A tiny training run (1,200 images, 2 epochs) checks the mechanism end to end;
+the shipped networks' checkpoints are checked against MNIST's test digits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from webapp import checkpoints as stored
+from webapp.model import ARTIFACTS, discover
+
+TINY = ["--model", "lenet", "--limit", "1200", "--epochs", "2", "--no-figures", "--verbose", "0"]
+
+
+def train_tiny(out: Path) -> Path:
+    from train.__main__ import main
+
+    assert main([*TINY, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, mnist) -> Path:
+    """A folder of networks: the shipped ones, with lenet replaced by a tiny training run's (checkpoints and all)."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("tiny")
+    for name in discover(ARTIFACTS):
+        if name != "lenet":
+            shutil.copytree(ARTIFACTS / name, out / name)
+    shutil.copytree(ARTIFACTS / "_gate", out / "_gate")
+    return train_tiny(out)
+
+
+def test_encoding_keeps_each_weight_within_half_a_grid_step():
+    rng = np.random.default_rng(0)
+    final = {"conv1/kernel": rng.normal(0, 0.3, (5, 5, 1, 8)).astype(np.float32), "conv1/bias": np.zeros(8, np.float32)}
+    for scale in (0.001, 0.05, 1.0):  # far from the final weights (step 0), near them, in between
+        weights = {key: (value + rng.normal(0, scale, value.shape)).astype(np.float32) for key, value in final.items()}
+        arrays = stored.encode(weights, final)
+        decoded = stored.decode(arrays, final)
+        for key, value in weights.items():
+            step = float(arrays[key + stored.STEP_SUFFIX])
+            assert np.abs(decoded[key] - value).max() <= step / 2 * (1 + 1e-3)
+            assert decoded[key].dtype == np.float32
+
+
+def test_the_same_arrays_always_make_the_same_file(tmp_path):
+    arrays = {"a/kernel": np.arange(12, dtype=np.int8).reshape(3, 4), "a/kernel:step": np.float32(0.5)}
+    stored.write_npz(tmp_path / "one.npz", arrays)
+    stored.write_npz(tmp_path / "two.npz", dict(reversed(list(arrays.items()))))
+    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
+    assert np.array_equal(stored.read_npz(tmp_path / "one.npz")["a/kernel"], arrays["a/kernel"])
+
+
+def test_the_cache_keeps_within_its_bytes_and_drops_the_least_recently_used():
+    cache = stored.CheckpointCache(max_bytes=250)
+    loads = []
+
+    def loader(key, size):
+        def load():
+            loads.append(key)
+            return key, size
+        return load
+
+    for key in ("a", "b"):
+        cache.get(key, loader(key, 100))
+    cache.get("a", loader("a", 100))  # a is now the most recently used
+    cache.get("c", loader("c", 100))  # b goes
+    assert cache.bytes <= 250 and len(cache) == 2
+    cache.get("a", loader("a", 100))
+    cache.get("b", loader("b", 100))
+    assert loads == ["a", "b", "c", "b"]
+    assert cache.get("huge", loader("huge", 1000)) == "huge" and cache.bytes <= 250  # served, not kept
+
+
+def test_training_saves_step_0_early_steps_every_epoch_and_the_final_network(tiny):
+    manifest = stored.read_manifest(tiny / "lenet")
+    names = [entry["name"] for entry in manifest["checkpoints"]]
+    assert names == ["step-0", "step-10", "epoch-1", "epoch-2", "final"]
+    steps = [entry["step"] for entry in manifest["checkpoints"]]
+    assert steps == sorted(steps) and steps[0] == 0
+    card = json.loads((tiny / "lenet" / "card.json").read_text())
+    final = manifest["checkpoints"][-1]
+    assert final["accuracy"] == card["test"]["accuracy"]
+    predictions = json.loads((tiny / "lenet" / "checkpoints" / stored.PREDICTIONS_FILE).read_text())
+    assert predictions["final"] == card["test"]["predictions"]  # the served (LiteRT) digits
+    for entry in manifest["checkpoints"]:
+        assert sum(map(sum, entry["confusion"])) == manifest["test_images"]
+
+
+def test_a_second_training_run_writes_the_same_checkpoint_files(tiny, tmp_path):
+    again = train_tiny(tmp_path) / "lenet"
+    first = tiny / "lenet"
+    files = sorted(path.relative_to(first) for path in (first / "checkpoints").iterdir())
+    assert files == sorted(path.relative_to(again) for path in (again / "checkpoints").iterdir())
+    for name in [*files, Path(stored.MANIFEST_FILE), Path("weights.npz")]:
+        assert (first / name).read_bytes() == (again / name).read_bytes(), name
+
+
+# The shipped networks that have checkpoints (all of them, once every one is retrained with them).
+SHIPPED = [name for name in discover(ARTIFACTS) if stored.read_manifest(ARTIFACTS / name)]
+
+
+def test_every_shipped_network_has_at_least_five_checkpoints_from_step_0_to_final():
+    for name in SHIPPED:
+        entries = stored.read_manifest(ARTIFACTS / name)["checkpoints"]
+        assert len(entries) >= 5 and entries[0]["name"] == "step-0" and entries[-1]["name"] == "final", name
+        assert entries[0]["accuracy"] < 0.3, name  # untrained: about one in ten
+        card = json.loads((ARTIFACTS / name / "card.json").read_text())
+        assert entries[-1]["accuracy"] == card["test"]["accuracy"], name
+
+
+def test_the_shipped_checkpoints_fit_in_40_mb():
+    total = sum(
+        path.stat().st_size
+        for name in SHIPPED
+        for path in [ARTIFACTS / name / stored.MANIFEST_FILE, *(ARTIFACTS / name / "checkpoints").iterdir()]
+    )
+    assert total <= 40_000_000, total
