@@ -4,23 +4,27 @@
 2. Load: req/s and p50/p99 at concurrency 1, 2, 8, 32 for /api/predict and /api/features.
 3. Overload: 256 clients at once; every answer must be 200 or 503, nothing hangs.
 4. Soak: at least 20,000 requests (readings, layer views, bad inputs mixed); RSS of each worker at start and end.
+   Then every checkpoint of every network touched (?checkpoint=, a reading, the layers, the kernels and one
+   explained cell each, every worker many times over): RSS of each worker after it.
 5. kill -9 of a worker under load: requests lost, time until its replacement is ready.
 6. SIGTERM under load: in-flight requests complete, then a clean exit.
 7. Slow and silent clients: good readings while 8 stalled uploads, 8 uploads at 1 byte/s, 200 silent
    connections or 50 slowloris connections are held open, on the server as configured and, as the
    baseline, on gunicorn's gthread worker (8 threads), which the server used before.
 
-    python -m bench.loadtest [--soak 24000] [--seconds 4] [--attack-seconds 30] [--only-attacks]
+    python -m bench.loadtest [--soak 24000] [--seconds 4] [--attack-seconds 30] [--only-attacks] [--only-checkpoints]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
 import threading
 import time
+import urllib.request
 
 from bench.attacks import Attack
 from bench.load import LoadResult, Request, page_png, run_load
@@ -37,6 +41,37 @@ def soak_mix() -> list[Request]:
         Request("/api/predict", b'{"image": "not base64!"}', "application/json"),
         Request("/api/predict", b"GIF89a" + b"\x00" * 100, "image/png"),
     ]
+
+
+def checkpoint_mix(port: int) -> list[Request]:
+    """Every checkpoint of every served network: a reading, its layers, its kernels and one explained cell."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=30) as response:
+        models = json.load(response)["models"]
+    drawing = page_png(4, 77)
+    requests = []
+    for model in models:
+        for checkpoint in model.get("checkpoints", []):
+            query = f"model={model['name']}&checkpoint={checkpoint['name']}"
+            requests += [
+                Request(f"/api/predict?{query}", drawing, "image/png"),
+                Request(f"/api/features?{query}", drawing, "image/png"),
+                Request(f"/api/kernels?{query}", method="GET"),
+                Request(f"/api/explain?{query}&layer=conv1&at=3,3,0", drawing, "image/png"),
+            ]
+    return requests
+
+
+def touch_every_checkpoint(port: int, workers: list[int]) -> None:
+    """Ask for every checkpoint several times over (so each worker loads each), then each worker's RSS."""
+    requests = checkpoint_mix(port)
+    before = rss_mib(workers)
+    # One client per request list pass; fresh connections spread the requests over both workers.
+    result = run_load(port, requests, 4, 3600, max_requests=len(requests), keep_alive=False)
+    after = rss_mib(workers)
+    print(f"   {len(requests) // 4} checkpoints x 4 endpoints, {result.requests} requests; {summary(result)}")
+    for pid in workers:
+        print(f"   worker {pid}: RSS {before[pid]:.0f} MiB before, {after[pid]:.0f} MiB with every checkpoint touched "
+              f"({after[pid] - before[pid]:+.1f} MiB)")
 
 
 def summary(result: LoadResult) -> str:
@@ -79,9 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak", type=int, default=24000, help="requests in the soak")
     parser.add_argument("--attack-seconds", type=float, default=30.0, help="how long each attack is held")
     parser.add_argument("--only-attacks", action="store_true", help="run part 7 only")
+    parser.add_argument("--only-checkpoints", action="store_true", help="run only the checkpoint part of 4")
     args = parser.parse_args(argv)
     if args.only_attacks:
         return slow_clients(args.attack_seconds)
+    if args.only_checkpoints:
+        with gunicorn(workers=2, extra_env={"GUNICORN_MAX_REQUESTS": "0"}) as (port, master):
+            wait_ready(port, workers=2)
+            print("every checkpoint of every network touched, 2 workers")
+            touch_every_checkpoint(port, children(master.pid))
+        return 0
     reading = Request("/api/predict", page_png(5, 2026), "image/png")
     features = Request("/api/features", page_png(5, 2026), "image/png")
 
@@ -129,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   worker {pid}: RSS {before[pid]:.0f} MiB at start, {after[pid]:.0f} MiB at end "
                   f"({after[pid] - before[pid]:+.1f} MiB)")
         print(f"   same workers before and after: {children(master.pid) == workers}")
+        print("   every checkpoint of every network touched after the soak:")
+        touch_every_checkpoint(port, workers)
 
         print("\n5. kill -9 of one worker under load (8 clients, 12 s)")
         offset = log_size()

@@ -12,8 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import png_bytes
 from webapp import checkpoints as stored
-from webapp.model import ARTIFACTS, discover
+from webapp import create_app
+from webapp.artifacts import ARTIFACTS, discover
+from webapp.registry import Registry
 
 TINY = ["--model", "lenet", "--limit", "1200", "--epochs", "2", "--no-figures", "--verbose", "0"]
 
@@ -124,3 +127,79 @@ def test_the_shipped_checkpoints_fit_in_40_mb():
         for path in [ARTIFACTS / name / stored.MANIFEST_FILE, *(ARTIFACTS / name / "checkpoints").iterdir()]
     )
     assert total <= 40_000_000, total
+
+
+# Serving: ?checkpoint= on every model endpoint, each checkpoint answering as its record says.
+
+
+@pytest.fixture(scope="module")
+def tiny_client(tiny):
+    return create_app({"TESTING": True, "ARTIFACTS_DIR": str(tiny)}).test_client()
+
+
+@pytest.fixture(scope="module")
+def seven() -> bytes:
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[6:9, 8:21] = 255
+    for row in range(9, 23):
+        image[row, 19 - (row - 9) // 2 : 22 - (row - 9) // 2] = 255
+    return png_bytes(image)
+
+
+def test_models_lists_the_checkpoints_in_training_order(tiny_client):
+    models = {model["name"]: model for model in tiny_client.get("/api/models").get_json()["models"]}
+    listed = models["lenet"]["checkpoints"]
+    assert [entry["name"] for entry in listed] == ["step-0", "step-10", "epoch-1", "epoch-2", "final"]
+    assert set(listed[0]) == {"name", "step", "epoch", "accuracy"}
+    assert listed[0]["epoch"] == 0.0 and listed[-1]["epoch"] == 2.0
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("post", "/api/predict"), ("post", "/api/features"), ("post", "/api/explain?layer=conv1&at=0,0,0"),
+     ("get", "/api/kernels")],
+)
+def test_final_answers_exactly_as_no_checkpoint_and_an_unknown_one_is_a_404(tiny_client, seven, method, path):
+    separator = "&" if "?" in path else "?"
+    send = getattr(tiny_client, method)
+    options = {"data": seven, "content_type": "image/png"} if method == "post" else {}
+    plain = send(f"{path}{separator}model=lenet", **options)
+    final = send(f"{path}{separator}model=lenet&checkpoint=final", **options)
+    assert plain.status_code == final.status_code == 200
+    assert plain.get_json() == final.get_json()
+    early = send(f"{path}{separator}model=lenet&checkpoint=step-0", **options)
+    assert early.status_code == 200 and early.get_json() != plain.get_json()
+    missing = send(f"{path}{separator}model=lenet&checkpoint=epoch-99", **options)
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "unknown-checkpoint"
+
+
+def served_digits(registry: Registry, name: str, checkpoint: str, images: np.ndarray) -> np.ndarray:
+    network = registry.get(name, checkpoint)
+    return np.array([int(network.predict(image).argmax()) for image in images])
+
+
+def check_recorded_against_served(folder: Path, mnist, sample: slice) -> None:
+    """Each checkpoint's recorded accuracy and digits against what the server answers on MNIST test digits."""
+    registry = Registry.load(folder.parent)
+    manifest = stored.read_manifest(folder)
+    recorded = json.loads((folder / "checkpoints" / stored.PREDICTIONS_FILE).read_text())
+    labels = mnist.test_labels[: manifest["test_images"]]
+    images = mnist.test_images[: manifest["test_images"]][sample]
+    for entry in manifest["checkpoints"]:
+        digits = np.array([int(digit) for digit in recorded[entry["name"]]])
+        assert round(float((digits == labels).mean()), 5) == entry["accuracy"], entry["name"]
+        served = served_digits(registry, folder.name, entry["name"], images)
+        # The same float32 arithmetic, summed in another order: a near tie may fall the other way.
+        agreement = float((served == digits[sample]).mean())
+        assert agreement >= 0.99, (entry["name"], agreement)
+
+
+def test_the_tiny_runs_checkpoints_answer_as_recorded(tiny, mnist):
+    check_recorded_against_served(tiny / "lenet", mnist, slice(None))
+
+
+# The shipped networks: every checkpoint, on every 25th MNIST test digit (400 per checkpoint).
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_checkpoint_answers_as_recorded(name, mnist):
+    check_recorded_against_served(ARTIFACTS / name, mnist, slice(None, None, 25))

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from webapp import explain, features, metrics
 from webapp.admission import _work_slots, admitted  # noqa: F401 - importable from here, as before
+from webapp.checkpoints import UnknownCheckpoint
 from webapp.errors import ApiError
 from webapp.gate import Gate
 from webapp.model import Network
@@ -110,15 +111,23 @@ def loaded_registry() -> Registry:
 
 
 def requested_network() -> Network:
-    """The network the request names with ``?model=<name>`` (default: the default network)."""
+    """The network the request names with ``?model=<name>`` (default: the default network),
+    at the checkpoint ``?checkpoint=<name>`` names (default: "final", the served network)."""
     registry = loaded_registry()
     name = request.args.get("model")
+    checkpoint = request.args.get("checkpoint")
     try:
-        return registry.get(name)
+        return registry.get(name, checkpoint)
     except UnknownModel:
         raise ApiError(
             404, "unknown-model", f"there is no model named {name!r}; choose one of {', '.join(registry.names)} "
             "(GET /api/models lists them)"
+        ) from None
+    except UnknownCheckpoint:
+        known = [entry["name"] for entry in registry.checkpoints.listed(name or registry.default)]
+        raise ApiError(
+            404, "unknown-checkpoint", f"model {name or registry.default!r} has no checkpoint named {checkpoint!r}; "
+            f"choose one of {', '.join(known) or 'final'} (GET /api/models lists them)"
         ) from None
 
 
@@ -220,9 +229,9 @@ def predict() -> Response:
     probabilities = None if prepared.empty else network.predict(prepared.image)
     answer = reading(prepared, network, probabilities, registry.gate, not_a_digit=not_a_digit)
     if compare:
-        # The chosen network's reading is one of the row's: reuse it when it is the served network itself.
-        known = {network.name: probabilities} if registry.networks.get(network.name) is network else {}
-        answer["compare"] = comparison(prepared, known, not_a_digit)
+        # The chosen network's reading is one of the row's, at the checkpoint the request chose
+        # (?checkpoint=; the others as served): reuse it rather than run that network again.
+        answer["compare"] = comparison(prepared, {network.name: probabilities}, not_a_digit)
     return jsonify(answer)
 
 
@@ -275,7 +284,10 @@ def models() -> Response:
     """List the served networks, the default first."""
     registry = loaded_registry()
     return jsonify(
-        default=registry.default, models=[registry.get(name).summary() for name in registry.names]
+        default=registry.default,
+        models=[
+            {**registry.get(name).summary(), "checkpoints": registry.checkpoints.listed(name)} for name in registry.names
+        ],
     )
 
 

@@ -165,3 +165,107 @@ class CheckpointCache:
                     _, (dropped, _) = self._entries.popitem(last=False)
                     self._bytes -= dropped
         return value
+
+
+# The decoded checkpoints a worker keeps: the largest network's float32 weights (keras-mnist,
+# 4.6 MiB) about twice over. Measured in `make loadtest` with every checkpoint touched.
+CACHE_BYTES = 10 * 1024 * 1024
+
+
+class CheckpointNetwork:
+    """A network at one checkpoint of its training: the served network's interface, run by numpy.
+
+    Layers, input size, card and preprocessing are the served network's; the
+    weights are the checkpoint's, and every layer's output comes from
+    ``webapp.backward.forward`` (float32, the same arithmetic as the export).
+    """
+
+    def __init__(self, base, checkpoint: str, weights: dict[str, dict[str, np.ndarray]]):
+        self.base = base
+        self.checkpoint = checkpoint
+        self._weights = weights
+
+    # The served network's identity and description.
+    name = property(lambda self: self.base.name)
+    folder = property(lambda self: self.base.folder)
+    card = property(lambda self: self.base.card)
+    layers = property(lambda self: self.base.layers)
+    input_size = property(lambda self: self.base.input_size)
+    input_shape = property(lambda self: self.base.input_shape)
+    parameters = property(lambda self: self.base.parameters)
+
+    @property
+    def weights_version(self) -> str:
+        return f"{self.base.weights_version}-{self.checkpoint}"
+
+    def input_image(self, image: np.ndarray) -> np.ndarray:
+        return self.base.input_image(image)
+
+    def features(self, image: np.ndarray) -> list[np.ndarray]:
+        """Every layer's float32 output (batch axis removed), in model order, the input layer first."""
+        from webapp.backward import forward
+
+        batch = self.input_image(image).reshape(1, self.input_size, self.input_size, 1).astype(np.float32)
+        return [output[0] for output in forward(self.layers, self._weights, batch)]
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """Ten float32 probabilities for one uint8 image."""
+        return self.features(image)[-1]
+
+    def kernels(self) -> dict[str, dict[str, np.ndarray]]:
+        """The checkpoint's weights: {layer: {"kernel": ..., "bias": ...}}, in model order."""
+        return self._weights
+
+
+def _by_layer(weights: dict[str, np.ndarray], order: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    nested: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in weights.items():
+        layer, _, variable = key.rpartition("/")
+        nested.setdefault(layer, {})[variable] = value
+    return {name: nested[name] for name in order if name in nested}
+
+
+def _flat(kernels: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {f"{layer}/{variable}": value for layer, variables in kernels.items() for variable, value in variables.items()}
+
+
+class Checkpoints:
+    """Every served network's checkpoints: the lists read at start, the weights on first use, in a bounded cache."""
+
+    def __init__(self, networks: dict, max_bytes: int = CACHE_BYTES):
+        self.networks = networks
+        self.manifests = {name: read_manifest(network.folder) for name, network in networks.items()}
+        self.cache = CheckpointCache(max_bytes)
+
+    def listed(self, name: str) -> list[dict]:
+        """The checkpoints of network ``name`` as ``GET /api/models`` lists them (empty: none saved)."""
+        manifest = self.manifests.get(name)
+        return [public_entry(entry) for entry in manifest["checkpoints"]] if manifest else []
+
+    def entry(self, name: str, checkpoint: str) -> dict:
+        manifest = self.manifests.get(name)
+        for entry in manifest["checkpoints"] if manifest else ():
+            if entry["name"] == checkpoint:
+                return entry
+        raise UnknownCheckpoint(checkpoint)
+
+    def get(self, name: str, checkpoint: str | None):
+        """Network ``name`` at ``checkpoint``: the served network itself for None and "final".
+
+        Raises:
+            UnknownCheckpoint: the network has no checkpoint of that name.
+        """
+        network = self.networks[name]
+        if checkpoint in (None, FINAL):
+            return network
+        entry = self.entry(name, checkpoint)
+        if entry.get("same_as") == FINAL:
+            return network  # the epoch whose weights are served
+
+        def load():
+            final = _flat(network.kernels())
+            weights = decode(read_npz(network.folder / entry["file"]), final)
+            size = sum(value.nbytes for value in weights.values())
+            return _by_layer(weights, [info.name for info in network.layers]), size
+
+        return CheckpointNetwork(network, checkpoint, self.cache.get((name, checkpoint), load))

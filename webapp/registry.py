@@ -84,6 +84,9 @@ class Registry:
         self.networks = networks
         self.default = default
         self.gate = gate  # None: every drawing goes to the network alone
+        from webapp.checkpoints import Checkpoints
+
+        self.checkpoints = Checkpoints(networks)  # each network at points of its training, loaded on first use
 
     @classmethod
     def load(cls, artifacts: Path = ARTIFACTS, default: str = DEFAULT_MODEL, pool_size: int = 1) -> Registry:
@@ -99,12 +102,16 @@ class Registry:
         """The default first, then the others by name."""
         return ordered(list(self.networks), self.default)
 
-    def get(self, name: str | None = None) -> Network:
-        """The network called ``name`` (default: the default network)."""
-        try:
-            return self.networks[name or self.default]
-        except KeyError:
-            raise UnknownModel(name) from None
+    def get(self, name: str | None = None, checkpoint: str | None = None) -> Network:
+        """The network called ``name`` (default: the default network), at ``checkpoint`` (default: "final").
+
+        Raises:
+            UnknownModel: no served network has this name.
+            webapp.checkpoints.UnknownCheckpoint: the network has no checkpoint of this name.
+        """
+        if (name or self.default) not in self.networks:
+            raise UnknownModel(name)
+        return self.checkpoints.get(name or self.default, checkpoint)
 
     def warm_up(self) -> None:
         for network in self.networks.values():
