@@ -203,7 +203,8 @@ NETWORKS: dict[str, Network] = {
                 "last epoch kept. Nothing else in the recipe differs that we found (the book's Trainer draws each "
                 "batch at random with replacement, Keras shuffles once per epoch; the book computes in float64). "
                 "Chosen: the book's recipe with the rate lowered in steps, as LeNet-5 (the network the chapter "
-                "presents as the first CNN) did: x1, x0.4, x0.2, x0.1, x0.02 after epochs 2, 5, 8, 12.",
+                "presents as the first CNN) did: x1, x0.4, x0.2, x0.1, x0.02 after epochs 2, 5, 8, 12. With it: 98.66%, "
+                "still 0.3 points short of the book's figure; the book's float64 arithmetic and random batches were not tried.",
             ),
         ),
     )
