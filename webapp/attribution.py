@@ -54,7 +54,10 @@ DEFAULT_STEPS = 64
 STEP_RANGE = (8, 256)
 MAX_STEPS = 512
 COMPLETENESS = 0.01
-BATCH = 65  # images per forward/backward pass: 64 steps + the blank in one batch
+# Images per forward/backward pass: the 65 points of 64 steps are 5 batches of 13. Small batches keep
+# each layer's arrays in the CPU's cache: in-process, 64 steps took ~15% less CPU in batches of 9-13
+# than in one batch of 65 on digit-lens and keras-mnist (fewer than 7 cost more in per-call overhead).
+BATCH = 13
 
 Weights = Mapping[str, Mapping[str, np.ndarray]]
 
@@ -481,13 +484,15 @@ class _Path:
             chunk_factors = np.asarray(factors[start : start + BATCH], dtype=np.float64)
             shape = (len(chunk),) + (1,) * self.blank.ndim
             start_outputs = self.blank[None] + chunk.reshape(shape) * self.change[None]
-            outputs = backward.forward_from(self.layers, self.weights, self.first, start_outputs.astype(np.float32))
+            outputs = backward.forward_from(self.layers, self.weights, self.first,
+                                            start_outputs.astype(np.float32, copy=False))
             scores = outputs[self.top - self.first]
             seed = np.zeros_like(scores)
             seed[:, self.target] = 1.0
             result = backward.backward(rest, self.weights, outputs, seed, self.layers[self.top].name,
                                        weight_gradients=False)
-            total += np.tensordot(chunk_factors, np.asarray(result.outputs[0], dtype=np.float64), axes=1)
+            # The weighted sum over the batch in float32 (one product), added up across batches in float64.
+            total += np.tensordot(chunk_factors.astype(np.float32), result.outputs[0], axes=1)
             for alpha, row in zip(chunk, scores):
                 self.scores[float(alpha)] = np.asarray(row, dtype=np.float64)
         return total

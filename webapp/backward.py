@@ -311,7 +311,7 @@ def pooling_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: La
         taken = np.zeros(largest.shape, bool)
         for row in range(tiles.shape[2]):
             for column in range(tiles.shape[4]):
-                first = (tiles[:, :, row, :, column, :] == largest) & ~taken
+                first = np.greater(tiles[:, :, row, :, column, :] == largest, taken)  # a maximum, none before it
                 np.multiply(dout, first, out=dtiles[:, :, row, :, column, :])
                 taken |= first
         return _untile(dtiles, x.shape), {}
