@@ -99,7 +99,7 @@ function integratedGradients(cell, answer) {
   return [
     line(t('attribution %(value)s = pixel %(pixel)s × average gradient %(gradient)s; its share of the sum %(sum)s: %(share)s.', {
       value: v(cell.value), pixel: cell.pixel, gradient: v(cell.mean_gradient), sum: v(answer.completeness.sum),
-      share: share.format(cell.share),
+      share: share.format(cell.share === 0 ? 0 : cell.share).replace('-', '−'),
     }), 'why-cell-main'),
   ];
 }

@@ -16,14 +16,14 @@ const significant = new Intl.NumberFormat(language, { maximumSignificantDigits: 
 export function formatValue(value) {
   if (!Number.isFinite(value)) return String(value);
   if (value !== 0 && Math.abs(value) < 1e-4) return value.toExponential(2).replaceAll('-', '−');
-  return significant.format(value).replace('-', '−');
+  return significant.format(value === 0 ? 0 : value).replace('-', '−'); // −0 (a blank pixel times a negative gradient) is 0
 }
 
 const fourDigits = new Intl.NumberFormat(language, { minimumSignificantDigits: 4, maximumSignificantDigits: 4 });
 
 /** A number with four significant digits, to compare two numbers that should agree (a sum and a difference). */
 export function formatPrecise(value) {
-  return fourDigits.format(value).replace('-', '−');
+  return fourDigits.format(value === 0 ? 0 : value).replace('-', '−');
 }
 
 /** The largest magnitude of a map (rows of numbers); 0 for a map of zeros. */
