@@ -161,3 +161,25 @@ def test_switching_networks_on_the_layers_page_rebuilds_the_bands(page, live_ser
     answer = explained.value.json()
     assert answer["layer"] == "conv1" and len(answer["weights"]) == 5 * 5 * 1
     assert page.console_errors == []
+
+
+def test_the_strip_gives_no_confidence_for_a_drawing_that_is_not_a_digit(page, live_server):
+    """The gate says "not a digit" for every network: a "? 100%" beside it would be the network's blind pick."""
+    import numpy as np
+
+    from train.drawings import NON_DIGITS, shaped_drawing
+
+    page.goto(live_server + "/")
+    box = pad_box(page)
+    drawing = shaped_drawing(np.random.default_rng(1), NON_DIGITS["A"][1], canvas_size=round(box["width"]))
+    draw_with_mouse(page, drawing.strokes, box)
+    assert wait_done(page) == "?"
+    entries = page.evaluate(COMPARE_ENTRIES)
+    assert {entry["reason"] for entry in entries} == {"not-a-digit"}
+    for entry in entries:
+        assert entry["digit"] == "?" and "%" not in entry["confidence"], entry
+        assert entry["confidence"] == "not a digit", entry
+    page.goto(page.url.replace("lang=en", "lang=ja"))  # the URL carries the drawing and the language
+    page.wait_for_selector("[data-testid=compare] li[data-reason=not-a-digit]")
+    assert wait_done(page) == "?"
+    assert {entry["confidence"] for entry in page.evaluate(COMPARE_ENTRIES)} == {"数字ではない"}

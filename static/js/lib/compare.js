@@ -4,9 +4,16 @@
 // network's reading (POST /api/predict?compare=1): the drawing is decoded and
 // preprocessed once, and each network adds only its own forward pass.
 
-import { language } from './i18n.js';
+import { language, t } from './i18n.js';
 
 const percent = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 0 });
+
+/** What stands beside the digit: how sure, unless nothing was read (the network's blind pick is no confidence). */
+function confidenceText(reading) {
+  if (!reading || reading.reason === 'empty') return '';
+  if (reading.reason === 'not-a-digit') return t('not a digit');
+  return percent.format(reading.confidence);
+}
 
 /** Show each network's digit and confidence; `readings` null clears the strip. */
 export function renderCompare(list, readings) {
@@ -17,7 +24,7 @@ export function renderCompare(list, readings) {
     const confidence = item.querySelector('[data-role=confidence]');
     item.dataset.reason = reading ? (reading.reason ?? 'read') : 'blank';
     digit.textContent = reading ? (reading.digit === null ? '?' : String(reading.digit)) : '';
-    confidence.textContent = reading && reading.reason !== 'empty' ? percent.format(reading.confidence) : '';
+    confidence.textContent = confidenceText(reading);
   }
 }
 
