@@ -9,6 +9,15 @@ import { formatNumber, language, t, tn } from './i18n.js';
 import { element } from './dom.js';
 
 const value3 = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
+/** A part of a whole as a percent: whole percents, unless that would round a part to 0% or 100% (99.59% is not all). */
+export function formatShare(fraction) {
+  for (let digits = 0; digits < 4; digits += 1) {
+    const format = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: digits, minimumFractionDigits: digits });
+    const rounded = Number((fraction * 100).toFixed(digits));
+    if (fraction <= 0 || fraction >= 1 || (rounded > 0 && rounded < 100)) return format.format(fraction);
+  }
+  return new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 3 }).format(fraction);
+}
 const STRIP_COLUMNS = 64;
 const OVERVIEW_MAPS = 8; // maps shown per band before "Show all"
 const STRIP_CELL = 11; // css pixels per cell of a strip
@@ -144,7 +153,7 @@ export function explain(layer, previous, total) {
           last
             ? t('One score (logit) per digit: the higher, the more the network favours it.')
             : t("That is %(share)s of the network's %(total)s parameters.", {
-                share: new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 0 }).format(layer.parameters / total),
+                share: formatShare(layer.parameters / total),
                 total: formatNumber(total),
               }),
         ),
