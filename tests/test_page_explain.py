@@ -286,7 +286,14 @@ def test_playground_stride_padding_and_own_numbers(page, live_server):
     page.check("input[name=padding][value='1']")
     page.check("input[name=stride][value='2']")
     size = page.locator("[data-testid=pg-size]").text_content()
-    assert size == "OH = (H + 2P − FH) / S + 1 = (4 + 2·1 − 3) / 2 + 1 = ⌊1.5⌋ + 1 = 2 — the stride does not divide 3, so the last 1 row(s) and column(s) are never reached."
+    assert size == "OH = (H + 2P − FH) / S + 1 = (4 + 2·1 − 3) / 2 + 1 = ⌊3 / 2⌋ + 1 = 1 + 1 = 2 — the stride does not divide 3, so the last 1 row(s) and column(s) are never reached."
+    # A division the stride does not end: a fraction, never 0.6666666666666666.
+    page.check("input[name=padding][value='0']")
+    page.check("input[name=stride][value='3']")
+    size = page.locator("[data-testid=pg-size]").text_content()
+    assert "= (4 + 2·0 − 3) / 3 + 1 = ⌊1 / 3⌋ + 1 = 0 + 1 = 1 — " in size and "0.333" not in size
+    page.check("input[name=padding][value='1']")
+    page.check("input[name=stride][value='2']")
     # [[0,0,0],[0,1,-1],[0,0,0]]: each pixel minus its right neighbour, at stride 2 from the padded corner.
     assert grid_values(page, "#pg-output") == [[2 - 2, 1 - 2], [1 - 2, 1 - 0]]
     # The input shows the padding's zeros, and choosing a cell outlines its window there.

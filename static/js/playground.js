@@ -127,7 +127,9 @@ function sizeFormula(size, window, stride, padding, letters) {
   const result = outputSize(size, window, stride, padding);
   const exact = span % stride === 0;
   const worked = `(${size} + 2·${padding} − ${window}) / ${stride} + 1`;
-  const text = `${letters.out} = (${letters.size} + 2${letters.pad} − ${letters.window}) / ${letters.stride} + 1 = ${worked} = ${exact ? result : `⌊${span / stride}⌋ + 1 = ${result}`}`;
+  // Not exact: the floor of the fraction as a learner writes it (⌊2 / 3⌋), never a float's digits (0.6666666666666666).
+  const floored = `⌊${span} / ${stride}⌋ + 1 = ${Math.floor(span / stride)} + 1 = ${result}`;
+  const text = `${letters.out} = (${letters.size} + 2${letters.pad} − ${letters.window}) / ${letters.stride} + 1 = ${worked} = ${exact ? result : floored}`;
   return { text, exact, result, span };
 }
 
