@@ -1,4 +1,4 @@
-"""python -m train.drawn: each trained network's accuracy on the project's own drawn digits.
+"""python -m train.drawn: each trained network's accuracy on the project's generated stroke drawings of digits.
 
 MNIST's test set says how a network reads MNIST; a learner draws on a pad.
 The drawings of ``train/drawings.py`` (several styles per digit, any size,
@@ -28,6 +28,12 @@ import numpy as np
 from train.networks import NETWORKS
 from webapp.artifacts import ARTIFACTS as DEFAULT_ARTIFACTS
 from webapp.artifacts import CARD_FILE, KERAS_FILE
+
+# What the set is, in the card's words: a program's drawings, never to be called handwriting.
+GENERATED = (
+    "generated stroke drawings, not handwriting: each drawn by a program (train/drawings.py) "
+    "from random strokes, styles, sizes, slants and pens"
+)
 DRAWN_COUNT = 2000
 DRAWN_SEED = 7
 
@@ -67,6 +73,7 @@ def drawn_figures(probabilities: np.ndarray, drawn: DrawnSet) -> dict:
     per_digit = [float(right[drawn.labels == digit].mean()) for digit in range(10)]
     return {
         "set": drawn.description,
+        "what": GENERATED,
         "images": int(len(drawn.labels)),
         "accuracy": round(float(right.mean()), 5),
         "per_digit_accuracy": [round(value, 5) for value in per_digit],

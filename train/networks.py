@@ -41,6 +41,17 @@ class Network:
     parameters: int  # as the seed's own summary counts them
     recipe: Recipe | None  # None: trained by train.fit (digit-lens)
     notes: tuple[str, ...] = ()
+    # The lesson as its readers know it, for the record page: {"book", "chapter", "chapter_title"} for the
+    # book's own network; {"article", "seed", "site"?, "book"?, "chapter"?} for a seed article's.
+    lesson: dict | None = None
+
+
+BOOK = "ゼロから作るDeep Learning"  # 斎藤康毅, O'Reilly Japan, 2016; the book seed 000 works through
+SEED_000_TITLE = "ゼロから作るDeepLearning #10 - 畳み込みニューラルネットワーク -"  # Qiita, Advent Calendar 2024 day 24
+# Seeds 002 and 004 carry no title of their own: 002 is named by its first heading, 004 by the subject its
+# first lines name.
+SEED_002_TITLE = "畳み込みニューラルネットワーク"
+SEED_004_TITLE = "畳み込みニューラルネットワーク(CNN)"
 
 
 # Keras 3's Adadelta defaults to learning_rate=0.001; the Keras of seed 004's
@@ -75,6 +86,7 @@ NETWORKS: dict[str, Network] = {
             name="lenet",
             title="LeNet (Keras)",
             source="seed 000: the Keras LeNet of a 「ゼロから作るDeep Learning」 ch. 7 study (Qiita, Advent Calendar 2024 day 24)",
+            lesson={"article": SEED_000_TITLE, "site": "Qiita", "seed": "000", "book": BOOK, "chapter": 7},
             input_size=32,
             parameters=61_706,
             recipe=Recipe(
@@ -107,6 +119,7 @@ NETWORKS: dict[str, Network] = {
             name="keras-mnist",
             title="Keras MNIST example",
             source="seed 004: the classic Keras mnist_cnn.py script",
+            lesson={"article": SEED_004_TITLE, "seed": "004"},
             input_size=MNIST_SIZE,
             parameters=1_199_882,
             recipe=Recipe(
@@ -146,6 +159,7 @@ NETWORKS: dict[str, Network] = {
             title="PyTorch Net",
             source="seed 002: the PyTorch Net of a CNN introduction (Conv 8@5x5, pool, Conv 16@5x5, pool, "
             "Linear 400->256, dropout, Linear 10)",
+            lesson={"article": SEED_002_TITLE, "seed": "002"},
             input_size=32,
             parameters=108_650,
             recipe=Recipe(
@@ -179,6 +193,7 @@ NETWORKS: dict[str, Network] = {
             name="simple-convnet",
             title="SimpleConvNet",
             source="「ゼロから作るDeep Learning」 ch. 7 (ch07/simple_convnet.py, train_convnet.py), the book seed 000 studies",
+            lesson={"book": BOOK, "chapter": 7, "chapter_title": "畳み込みニューラルネットワーク"},
             input_size=MNIST_SIZE,
             parameters=433_890,
             recipe=Recipe(

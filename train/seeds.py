@@ -74,6 +74,7 @@ class SeedResult:
             "name": self.network.name,
             "title": self.network.title,
             "source": self.network.source,
+            "lesson": self.network.lesson,
             "architecture": layer_table(self.model),
             "parameters": {
                 "total": int(self.model.count_params()),

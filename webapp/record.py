@@ -157,6 +157,7 @@ def view(name: str) -> dict:
         "name": name,
         "title": info.get("title") or name,
         "source": info.get("source"),
+        "lesson": info.get("lesson"),  # the book or article, as its readers know it (train/networks.py)
         "accuracy": test.get("accuracy"),
         "images": test.get("images") or sum(sum(row) for row in matrix),
         "errors": sum(item["errors"] for item in digits),
