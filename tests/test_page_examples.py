@@ -59,6 +59,10 @@ def test_keyboard_only_an_example_gets_a_reading(page, live_server, path):
     index = int(page.url.split("mnist=")[1].split("&")[0])
     digit = mnist_digit(live_server, page, index)
     label = page.locator(LABEL)
+    # A random digit: the learner guesses first, then asks for the label (Tab, Enter).
+    assert label.get_attribute("data-label") is None and "Its label" not in label.text_content()
+    tab_to(page, "element.dataset.testid === 'reveal-label'")
+    page.keyboard.press("Enter")
     assert label.get_attribute("data-label") == str(digit["label"])
     assert f"#{index}. Its label: {digit['label']}." in label.text_content()
     assert shown in {str(value) for value in range(10)} | {"?"}
@@ -322,3 +326,27 @@ def test_screenshots(browser, live_server, name, viewport, scheme):
         page.screenshot(path=os.path.join(SCREENSHOTS, f"layers-cleared-{name}.png"))
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_random_digits_label_waits_until_the_learner_asks(page, live_server, language):
+    """Guess first: the reading comes, the label does not, until "Show its label"."""
+    page.goto(f"{live_server}/?lang={language}")
+    page.wait_for_selector("[data-testid=probabilities] li")
+    page.click("[data-example=mnist]:not([data-label])")
+    page.wait_for_url("**mnist=*")
+    wait_done(page)
+    page.wait_for_selector(f"{LABEL}:not([hidden])")
+    page.wait_for_timeout(500)  # the label used to follow the reading ~0.1 s later
+    label = page.locator(LABEL)
+    assert label.get_attribute("data-label") is None
+    index = int(page.url.split("mnist=")[1].split("&")[0])
+    truth = mnist_digit(live_server, page, index)["label"]
+    reveal = label.locator("[data-testid=reveal-label]")
+    assert reveal.text_content() == ("Show its label" if language == "en" else "正解のラベルを見る")
+    reveal.click()
+    assert label.get_attribute("data-label") == str(truth)
+    assert (f"Its label: {truth}." if language == "en" else str(truth)) in label.text_content()
+    # A digit whose label the learner chose: nothing to guess, the label comes with the reading.
+    page.click("[data-example=mnist][data-label='5']")
+    page.wait_for_selector(f"{LABEL}[data-label='5']")

@@ -1,7 +1,8 @@
 // Example digits for the pad: MNIST test digits (a random one, or one of each
 // digit) and a few drawn cases worth a lesson. The buttons are in the page
-// (`[data-testid=example]`, `data-example` says which); an MNIST digit's label
-// is told only once the network has read it, so a learner can guess first.
+// (`[data-testid=example]`, `data-example` says which). An MNIST digit's label
+// is told only once the network has read it, and a random digit's only when the
+// learner asks for it (`[data-testid=reveal-label]`), so a learner can guess first.
 
 import { t } from './i18n.js';
 import { fetchRandomDigit } from './mnist.js';
@@ -63,6 +64,9 @@ export function connectExamples(root, pad, { onError = () => {} } = {}) {
   const label = root.querySelector('[data-testid=example-label]');
   let caseNote = null; // the lesson of the drawn case on the pad, if one is
   let placing = false;
+  let labelChosen = false; // the learner chose the MNIST digit's label (a digit button): nothing to guess
+  let revealed = false; // the learner asked for the random digit's label
+  let lastAnswer = null;
 
   root.addEventListener('click', async (event) => {
     const button = event.target.closest?.('[data-testid=example]');
@@ -71,7 +75,11 @@ export function connectExamples(root, pad, { onError = () => {} } = {}) {
     if (kind === 'mnist') {
       try {
         const digit = await fetchRandomDigit(button.dataset.label === undefined ? null : Number(button.dataset.label));
+        caseNote = null;
+        placing = true;
         pad.show({ mnist: digit });
+        placing = false;
+        labelChosen = button.dataset.label !== undefined;
       } catch (error) {
         onError(error);
       }
@@ -85,26 +93,51 @@ export function connectExamples(root, pad, { onError = () => {} } = {}) {
 
   pad.addEventListener('change', () => {
     if (!placing) caseNote = null;
+    labelChosen = false;
+    revealed = false;
     label.hidden = true;
   });
 
+  label.addEventListener('click', (event) => {
+    if (!event.target.closest?.('[data-testid=reveal-label]')) return;
+    revealed = true;
+    if (lastAnswer) tell(lastAnswer);
+    label.focus({ preventScroll: true });
+  });
+
+  /** Say the MNIST digit's label beside the network's reading, or offer to (a random digit: guess first). */
+  function tell(answer) {
+    const { index, label: truth } = pad.mnist;
+    if (!labelChosen && !revealed) {
+      const ask = document.createElement('button');
+      ask.type = 'button';
+      ask.dataset.testid = 'reveal-label';
+      ask.textContent = t('Show its label');
+      label.replaceChildren(t('MNIST test digit #%(index)s. What does its writer say it is? Guess, then:', { index }), ' ', ask);
+      delete label.dataset.label;
+      label.hidden = false;
+      return;
+    }
+    if (answer.digit === truth) {
+      label.textContent = t('MNIST test digit #%(index)s. Its label: %(label)s. The network read it right.', { index, label: truth });
+    } else if (answer.digit === null) {
+      label.textContent = t('MNIST test digit #%(index)s. Its label: %(label)s. The network gave no digit.', { index, label: truth });
+    } else {
+      label.textContent = t('MNIST test digit #%(index)s. Its label: %(label)s. The network read %(digit)s: a mistake.', {
+        index,
+        label: truth,
+        digit: answer.digit,
+      });
+    }
+    label.dataset.label = String(truth);
+    label.hidden = false;
+  }
+
   return {
     answered(answer) {
+      lastAnswer = answer;
       if (pad.mnist) {
-        const { index, label: truth } = pad.mnist;
-        if (answer.digit === truth) {
-          label.textContent = t('MNIST test digit #%(index)s. Its label: %(label)s. The network read it right.', { index, label: truth });
-        } else if (answer.digit === null) {
-          label.textContent = t('MNIST test digit #%(index)s. Its label: %(label)s. The network gave no digit.', { index, label: truth });
-        } else {
-          label.textContent = t('MNIST test digit #%(index)s. Its label: %(label)s. The network read %(digit)s: a mistake.', {
-            index,
-            label: truth,
-            digit: answer.digit,
-          });
-        }
-        label.dataset.label = String(truth);
-        label.hidden = false;
+        tell(answer);
       } else if (caseNote) {
         label.textContent = caseNote;
         delete label.dataset.label;
