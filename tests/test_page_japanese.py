@@ -117,6 +117,8 @@ def test_layers_page_has_no_english_left(page, live_server):
     # The book's letters and this layer's real numbers.
     assert "OH = (H + 2P − FH) / S + 1 = (28 + 2·2 − 5) / 1 + 1 = 28" in conv, conv
     assert "ストライド 1" in conv and "パディング" in conv and "フィルター" in conv and "832" in conv
+    # Where the parameters are counted: the seeds' 重みの共有 and チャンネル.
+    assert "重みの共有" in conv and "チャンネル" in conv, conv
     titles = page.locator(".band-title").all_text_contents()
     for term in ("畳み込み層", "活性化関数（ReLU）", "プーリング層（Max プーリング）", "全結合層（Affine）", "ドロップアウト", "ソフトマックス関数"):
         assert any(term in title for title in titles), (term, titles)

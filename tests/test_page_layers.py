@@ -56,6 +56,9 @@ def test_every_band_renders_the_carried_drawing(page, live_server):
     # The explanations carry the layer's real numbers.
     assert "(28 − 5 + 2·2) / 1 + 1 = 28" in by_name["conv1"]["text"]
     assert "832" in by_name["conv1"]["text"]
+    # One filter slides everywhere: the count is the filter's weights, not the image's pixels.
+    assert "Weight sharing: each filter is one set of 5·5·1 weights" in by_name["conv1"]["text"]
+    assert "32 the number of output channels" in by_name["conv1"]["text"]
     assert "(28 − 2) / 2 + 1 = 14" in by_name["pool1"]["text"]
     assert "401,664" in by_name["dense1"]["text"]
     assert page.console_errors == []

@@ -98,6 +98,7 @@ export function explain(layer, previous, total) {
             shape: shapeText(layer.shape),
             parameters: formatNumber(layer.parameters),
           }),
+          t('Weight sharing: each filter is one set of %(k)s·%(k)s·%(inputs)s weights slid over every position of the image, so the count does not grow with the image. %(inputs)s is the number of input channels (maps), %(filters)s the number of output channels, one per filter.', numbers),
           t('Red where the pattern a filter looks for is present, blue where its opposite is. Click a cell to see how its number was computed, beside its filter.'),
         ),
       };
