@@ -18,9 +18,9 @@ from tests.conftest import SCREENSHOTS
 pytestmark = pytest.mark.browser
 
 WIDTHS = [390, 1024, 1280, 1920]
-PAGES = {"draw": "/", "layers": "/layers", "playground": "/playground", "record": "/record?model=digit-lens"}
+PAGES = {"draw": "/", "layers": "/layers", "why": "/why", "playground": "/playground", "record": "/record?model=digit-lens"}
 # The panel each page is built of: a styled card (a background, a border, rounded corners, padding).
-PANELS = {"draw": ".pad-panel", "layers": ".lens-panel", "playground": ".pg-controls", "record": ".record-panel"}
+PANELS = {"draw": ".pad-panel", "layers": ".lens-panel", "why": ".lens-panel", "playground": ".pg-controls", "record": ".record-panel"}
 
 STYLE_OF = """(selector) => {
   const node = document.querySelector(selector);
@@ -51,7 +51,7 @@ def test_every_page_is_styled_at_every_width(browser, live_server, name, width):
         assert panel["radius"] >= 8 and panel["padding"] >= 12 and panel["border"] >= 1, panel
         # No page is wider than the window (nothing runs off to the right).
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        if name in ("draw", "layers"):
+        if name in ("draw", "layers", "why"):
             chooser = page.evaluate(STYLE_OF, "[data-testid=model-select]")
             assert chooser["height"] >= 36, chooser  # a chooser of normal height, not a 19 px native select
             assert chooser["radius"] >= 6, chooser
