@@ -151,6 +151,24 @@ def test_keyboard_chooses_and_moves_the_cell(page, live_server):
     page.wait_for_selector("[data-testid=explain][data-layer=logits][data-at='4'][data-state=done]")
 
 
+def test_enlarge_waits_for_the_cells_answer(page, live_server):
+    """While a cell's /api/explain is in flight there is nothing to enlarge: the button is disabled, not a dead click."""
+    draw_on_layers(page, live_server, 5, seed=44)
+    held = []
+    page.route("**/api/explain*", lambda route: held.append(route))
+    target = page.locator("[data-testid=band-conv1] canvas.map").first
+    target.evaluate("node => node.scrollIntoView({block: 'center'})")
+    target.click()
+    page.wait_for_selector("[data-testid=explain][data-state=pending]")
+    assert page.locator("[data-testid=explain] .explain-enlarge").is_disabled()
+    assert held
+    held[-1].continue_()  # the latest request: the page aborts the ones it no longer wants
+    page.wait_for_selector("[data-testid=explain][data-state=done]")
+    page.locator("[data-testid=explain] .explain-enlarge").click()
+    page.locator("#zoom").wait_for(state="visible")
+    assert page.console_errors == []
+
+
 @pytest.mark.parametrize("motion", ["reduce", "no-preference"])
 def test_the_kernel_slides_unless_motion_is_reduced(browser, live_server, motion):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion=motion)

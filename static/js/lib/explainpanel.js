@@ -60,6 +60,7 @@ export class ExplainPanel {
 
   waiting(text) {
     this.node.hidden = false;
+    this.enlarge.disabled = true; // nothing to enlarge until this cell's answer is here
     this.node.dataset.state = 'pending';
     this.status.textContent = text;
   }
@@ -88,6 +89,7 @@ export class ExplainPanel {
       `${cellText(answer.layer, answer.at, layer.channels)} = `,
       element('span', 'explain-value', significant(answer.value, 7)),
     );
+    this.enlarge.disabled = false;
     this.enlarge.hidden = !(layer.spatial && layers.slice(0, index + 1).some((item) => item.kind === 'Conv2D'));
     this.#stopSlide();
     this.pictures.replaceChildren();
