@@ -64,8 +64,9 @@ export function connectExamples(root, pad, { onError = () => {} } = {}) {
   const label = root.querySelector('[data-testid=example-label]');
   let caseNote = null; // the lesson of the drawn case on the pad, if one is
   let placing = false;
-  let labelChosen = false; // the learner chose the MNIST digit's label (a digit button): nothing to guess
-  let revealed = false; // the learner asked for the random digit's label
+  // A random MNIST digit whose label the learner has not asked for yet. A digit chosen by its label
+  // (a digit button, a record page's confusion cell, a shared link) comes with its label.
+  let guessing = false;
   let lastAnswer = null;
 
   root.addEventListener('click', async (event) => {
@@ -79,7 +80,7 @@ export function connectExamples(root, pad, { onError = () => {} } = {}) {
         placing = true;
         pad.show({ mnist: digit });
         placing = false;
-        labelChosen = button.dataset.label !== undefined;
+        guessing = button.dataset.label === undefined;
       } catch (error) {
         onError(error);
       }
@@ -93,14 +94,13 @@ export function connectExamples(root, pad, { onError = () => {} } = {}) {
 
   pad.addEventListener('change', () => {
     if (!placing) caseNote = null;
-    labelChosen = false;
-    revealed = false;
+    guessing = false;
     label.hidden = true;
   });
 
   label.addEventListener('click', (event) => {
     if (!event.target.closest?.('[data-testid=reveal-label]')) return;
-    revealed = true;
+    guessing = false;
     if (lastAnswer) tell(lastAnswer);
     label.focus({ preventScroll: true });
   });
@@ -108,7 +108,7 @@ export function connectExamples(root, pad, { onError = () => {} } = {}) {
   /** Say the MNIST digit's label beside the network's reading, or offer to (a random digit: guess first). */
   function tell(answer) {
     const { index, label: truth } = pad.mnist;
-    if (!labelChosen && !revealed) {
+    if (guessing) {
       const ask = document.createElement('button');
       ask.type = 'button';
       ask.dataset.testid = 'reveal-label';
