@@ -24,6 +24,7 @@ KEPT = {
     "Flatten", "Rescaling", "SimpleConvNet", "Deep", "Learning", "max", "same", "valid",
     "OH", "OW", "FH", "FW", "PH", "PW", "Ctrl", "Esc", "Enter", "Tab", "Delete", "Cmd", "Sobel", "exp",
     "exp",  # in formulas, as max is
+    "DeepLearning",  # seed 000's article's title spells the book's name as one word: a title, not prose
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]")
 NUMBERED = re.compile(r"\d")  # conv1, relu3, LeNet-5: names of layers and networks, never English prose
