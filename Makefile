@@ -45,6 +45,7 @@ bench: $(VENV)/.installed-test data
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.png_cost
 	$(BIN)/python -m bench.attribution
+	$(BIN)/python -m bench.learn
 
 eval: $(VENV)/.installed-test chromium data
 	$(BIN)/python -m bench.accuracy

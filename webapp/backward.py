@@ -1022,6 +1022,6 @@ def numerical_gradient(layers: Sequence[LayerInfo], weights: Weights, images: np
     # window whose largest cells tie): the loss has no derivative there and the central difference
     # averages the two sides.
     right, left = (plus - here) / h, (here - minus) / h
-    kink = abs(right - left) > 0.1 * max(abs(right), abs(left)) and abs(right - left) > 1e-6
+    kink = abs(right - left) > 0.01 * max(abs(right), abs(left)) and abs(right - left) > 1e-6
     return {"h": h, "loss": here, "loss_plus": plus, "loss_minus": minus, "value": (plus - minus) / (2 * h),
             "left": left, "right": right, "kink": bool(kink)}

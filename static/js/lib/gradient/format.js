@@ -1,0 +1,103 @@
+// The shared formatter of the gradient views: numbers as the page writes them, and the terms of a
+// gradient cell adding up to its value (each term a × b), the largest first.
+
+import { t } from '../i18n.js';
+
+export const MAX_TERMS_SHOWN = 12;
+
+export function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A number with a real minus sign, to `digits` significant digits (or fixed `decimals`). */
+export function number(value, { digits = 4, decimals = null } = {}) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  let text;
+  if (decimals !== null) text = value.toFixed(decimals);
+  else if (value !== 0 && (Math.abs(value) < 1e-4 || Math.abs(value) >= 1e5)) text = value.toExponential(digits - 1);
+  else text = value.toPrecision(digits);
+  if (Number(text) === 0) text = text.replace('-', '');
+  return text.replace('-', '−');
+}
+
+/** Decimals that show `value`'s scale to about `digits` significant digits (for sums shown in one column). */
+export function decimalsFor(scale, digits = 5) {
+  if (!(scale > 0) || !Number.isFinite(scale)) return 4;
+  return Math.min(12, Math.max(0, digits - 1 - Math.floor(Math.log10(scale))));
+}
+
+/** "(a)" with brackets around a negative number, so a product reads a × (−b). */
+export function factor(value, options) {
+  const text = number(value, options);
+  return value < 0 ? `(${text})` : text;
+}
+
+/**
+ * The table of terms: each row a × b = term, the largest |term| first, at most MAX_TERMS_SHOWN rows;
+ * the rest as one row of their sum, so the column adds up to the value. `describe(i)` names row i's
+ * factors (where they come from); `heads` the two factors' column titles.
+ */
+export function termsTable(answer, { heads, describe }) {
+  const count = answer.terms.length;
+  const order = [...answer.terms.keys()].sort((i, j) => Math.abs(answer.terms[j]) - Math.abs(answer.terms[i]));
+  const shown = order.slice(0, MAX_TERMS_SHOWN);
+  const rest = order.slice(MAX_TERMS_SHOWN);
+  const scale = Math.max(...answer.terms.map(Math.abs), Math.abs(answer.value), 1e-30);
+  const decimals = decimalsFor(scale, 6);
+  const table = element('table', 'terms-table');
+  const head = element('tr');
+  for (const text of [t('from'), heads[0], '', heads[1], '', t('term')]) head.append(element('th', null, text));
+  table.append(element('thead'));
+  table.tHead.append(head);
+  const body = element('tbody');
+  for (const index of shown) {
+    const [a, b] = answer.factors[index];
+    const row = element('tr');
+    row.append(
+      element('td', 'term-from', describe(index)),
+      element('td', 'num', number(a, { digits: 5 })),
+      element('td', 'op', '×'),
+      element('td', 'num', number(b, { digits: 5 })),
+      element('td', 'op', '='),
+      element('td', 'num', number(answer.terms[index], { decimals })),
+    );
+    body.append(row);
+  }
+  if (rest.length) {
+    const restSum = rest.reduce((sum, index) => sum + answer.terms[index], 0);
+    const zeros = rest.filter((index) => answer.terms[index] === 0).length;
+    const row = element('tr', 'terms-rest');
+    const cell = element(
+      'td',
+      null,
+      zeros === rest.length
+        ? t('the other %(count)s terms are 0', { count: rest.length })
+        : t('the other %(count)s terms (%(zeros)s of them 0), added up', { count: rest.length, zeros }),
+    );
+    cell.colSpan = 5;
+    row.append(cell, element('td', 'num', number(restSum, { decimals })));
+    body.append(row);
+  }
+  const total = element('tr', 'terms-total');
+  const label = element('td', null, t('sum of the %(count)s terms', { count }));
+  label.colSpan = 5;
+  total.append(label, element('td', 'num', number(answer.computed, { decimals })));
+  body.append(total);
+  table.append(body);
+  return table;
+}
+
+/** A line under the table: the gradient as the vectorised backward pass computed it, in float32. */
+export function valueLine(answer) {
+  return element(
+    'p',
+    'gradient-value',
+    t('The backward pass of the whole layer (float32) gives %(value)s; the terms above, added in float64, give %(sum)s.', {
+      value: number(answer.value, { digits: 7 }),
+      sum: number(answer.computed, { digits: 7 }),
+    }),
+  );
+}

@@ -1,0 +1,157 @@
+"""The learning page in Chromium: draw, the label offered, the loss and δ, the gradient bands, a cell chosen
+with the mouse, a finger and the keyboard, its terms adding up, a step taken and the new reading shown;
+English and Japanese; screenshots at desktop and phone width, light and dark."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
+from tests.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+
+def open_learn_with(page, live_server, digit: int, seed: int, lang: str = "en"):
+    page.goto(f"{live_server}/learn?lang={lang}")
+    box = pad_box(page)
+    draw_with_mouse(page, digit_strokes(digit, box["width"], seed=seed).strokes, box)
+    assert wait_done(page) == str(digit)
+    page.wait_for_selector("#learn-result:not([hidden])[data-state=done] [data-testid=gradient-bands] .gradient-band",
+                           timeout=90_000)
+
+
+def explained(page) -> dict:
+    page.wait_for_selector("#gradient-panel[data-state=done]", timeout=60_000)
+    return {
+        "title": page.locator("#gradient-panel .explain-title").text_content(),
+        "total": page.locator("#gradient-panel .terms-total td.num").first.text_content(),
+        "check": page.locator("#gradient-panel .gradient-check").count(),
+        "layer": page.get_attribute("#gradient-panel", "data-layer"),
+        "of": page.get_attribute("#gradient-panel", "data-of"),
+    }
+
+
+def test_the_page_reads_offers_the_label_and_shows_the_step(page, live_server):
+    open_learn_with(page, live_server, 3, seed=41)
+    assert page.locator("input[name=label]:checked").get_attribute("value") == "3"
+    loss = page.locator("[data-testid=loss]").text_content()
+    assert re.search(r"L = −log y\[3\] = −log [0-9.]+ = [0-9.e−]+", loss), loss
+    assert page.locator("[data-testid=delta] .delta-cell").count() == 10
+    bands = page.locator("[data-testid=gradient-bands] .gradient-band")
+    assert bands.count() == 14  # every layer of digit-lens, from the softmax back to the input
+    assert bands.first.get_attribute("data-testid") == "gradient-band-softmax"
+    assert page.locator("[data-testid=gradient-band-relu1] canvas.mask").count() == 32  # ReLU's mask beside its maps
+    assert page.locator("[data-testid=gradient-band-pool1] canvas.mask").count() == 32  # max pooling's routing
+    assert page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").count() == 32
+    # Teach it another digit, with a large rate, several steps: the new reading is that digit.
+    page.locator("input[name=label][value='8']").check(force=True)
+    page.fill("[data-testid=rate]", "0.5")
+    page.fill("[data-testid=steps]", "5")
+    page.click("[data-testid=learn-step]")
+    page.wait_for_function(
+        "() => document.querySelector('#learn-result').dataset.state === 'done'"
+        " && document.querySelector('[data-testid=after]').textContent.includes('After 5 step')",
+        timeout=90_000,
+    )
+    assert page.locator("[data-testid=after]").get_attribute("data-digit") == "8"
+    assert "reads 8" in page.locator("[data-testid=after]").text_content()
+    assert page.locator("[data-testid=loss-plot] polyline").count() == 1
+    page.wait_for_selector("[data-testid=probe][data-state=done]", timeout=120_000)
+    assert re.search(r"On 1,000 fixed MNIST test digits", page.locator("[data-testid=probe]").text_content())
+    # Compare with Adam: a second line on the plot.
+    page.click("[data-testid=learn-compare]")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=loss-plot] polyline').length === 2",
+                           timeout=90_000)
+    assert page.console_errors == []
+
+
+def test_a_cell_chosen_with_the_mouse_shows_terms_the_check_and_the_update(page, live_server):
+    open_learn_with(page, live_server, 7, seed=42)
+    target = page.locator("[data-testid=gradient-band-conv2] canvas.map").nth(3)
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    answer = explained(page)
+    assert answer["layer"] == "conv2" and answer["of"] == "output" and answer["check"] == 1
+    assert answer["title"].startswith("∂L/∂conv2[7,7,3] = ")
+    # A filter weight's gradient: its terms, the gradient check and the update w' = w − η·g.
+    tile = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").nth(2)
+    tile.scroll_into_view_if_needed()
+    box = tile.bounding_box()
+    page.mouse.click(box["x"] + 1, box["y"] + 1)
+    answer = explained(page)
+    assert answer["title"].startswith("∂L/∂W_conv1[0,0,0,2] = ")
+    assert page.locator("#gradient-panel .update-formula").text_content() == "w' = w − η·g"
+    assert "numerical: (L(+h) − L(−h)) / 2h = " in page.locator("#gradient-panel .gradient-check").text_content()
+    assert page.console_errors == []
+
+
+def test_a_cell_chosen_with_the_keyboard(page, live_server):
+    open_learn_with(page, live_server, 4, seed=43)
+    strip = page.locator("[data-testid=gradient-band-flatten] canvas.strip").first
+    strip.focus()
+    page.keyboard.press("Enter")
+    answer = explained(page)
+    # The flat vector's gradient comes back through dense1: Σ_j W[i, j] × δ_j.
+    assert answer["layer"] == "flatten" and answer["of"] == "output"
+    assert "Σ_j W" in page.locator("#gradient-panel .gradient-rule").text_content()
+    # δ at the output, from the keyboard: the softmax with the cross-entropy error gives y − t.
+    page.locator("[data-testid=delta] .delta-cell").nth(4).focus()
+    page.keyboard.press("Enter")
+    answer = explained(page)
+    assert answer["layer"] == "logits" and "y − t" in page.locator("#gradient-panel .gradient-rule").text_content()
+    assert page.console_errors == []
+
+
+def test_a_cell_chosen_with_a_tap_on_a_phone(browser, live_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_learn_with(page, live_server, 2, seed=44)
+    target = page.locator("[data-testid=gradient-band-relu1] canvas.map:not(.mask)").first
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    answer = explained(page)
+    assert answer["layer"] == "relu1" and answer["title"].startswith("∂L/∂relu1[")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    assert errors == []
+    context.close()
+
+
+def test_the_page_in_japanese(page, live_server):
+    open_learn_with(page, live_server, 5, seed=45, lang="ja")
+    assert page.get_attribute("html", "lang") == "ja"
+    text = page.locator("main").text_content()
+    for term in ("交差エントロピー誤差", "損失関数", "学習率", "勾配"):
+        assert term in text, term
+    target = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").first
+    target.scroll_into_view_if_needed()
+    target.click()
+    explained(page)
+    assert "勾配確認" in page.locator("#gradient-panel").text_content()
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_screenshots(browser, live_server, lang, scheme, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme, device_scale_factor=1)
+    page = context.new_page()
+    open_learn_with(page, live_server, 3, seed=46, lang=lang)
+    tile = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").nth(1)
+    tile.scroll_into_view_if_needed()
+    tile.click()
+    explained(page)
+    if (lang, scheme, width) == ("en", "light", 1280):
+        page.wait_for_selector("[data-testid=probe][data-state=done]", timeout=120_000)
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"learn-{lang}-{scheme}-{width}.png"), full_page=True)
+    page.locator("#gradient-panel").screenshot(path=os.path.join(SCREENSHOTS, f"learn-panel-{lang}-{scheme}-{width}.png"))
+    context.close()
