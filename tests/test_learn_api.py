@@ -24,7 +24,7 @@ def post(client, url: str, png: bytes):
 
 
 def network(app, name: str | None = None):
-    from webapp.model import get_registry
+    from webapp.registry import get_registry
 
     with app.app_context():
         return get_registry().get(name)
