@@ -212,3 +212,25 @@ def test_the_learn_page_is_served_and_linked_from_every_page():
     assert b'<option value="lenet" data-input-size="32" selected>' in response.data
     for path in ("/", "/layers"):
         assert b'href="/learn' in client.get(path).data
+
+
+def test_a_client_that_has_gone_is_seen_and_the_probe_stops_for_it():
+    """A page that asked again closes its first request: the server sees it and stops computing for nobody."""
+    import socket
+
+    from webapp.learn import ClientGone, accuracy, client_gone_check
+
+    server_side, client_side = socket.socketpair()
+    try:
+        gone = client_gone_check({"gunicorn.socket": server_side})
+        assert gone() is False  # connected, nothing sent: still waiting for its answer
+        client_side.sendall(b"GET / HTTP/1.1\r\n")  # a pipelined request is not a goodbye
+        assert gone() is False
+        assert server_side.recv(100)
+        client_side.close()
+        assert gone() is True
+    finally:
+        server_side.close()
+    assert client_gone_check({})() is False  # no socket (Flask's test client): always there
+    with pytest.raises(ClientGone):  # before its first chunk: no layer is ever run
+        accuracy([], {}, 28, gone=lambda: True)

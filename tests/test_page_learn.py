@@ -74,7 +74,9 @@ def test_a_cell_chosen_with_the_mouse_shows_terms_the_check_and_the_update(page,
     target = page.locator("[data-testid=gradient-band-conv2] canvas.map").nth(3)
     target.scroll_into_view_if_needed()
     box = target.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    # The middle of cell (7, 7) of the 14 × 14 map. (The map's middle, 0.5, is the corner between cells 6
+    # and 7: with the map a fractional number of pixels wide, the browser's whole-pixel clientX fell in 6.)
+    page.mouse.click(box["x"] + box["width"] * 7.5 / 14, box["y"] + box["height"] * 7.5 / 14)
     answer = explained(page)
     assert answer["layer"] == "conv2" and answer["of"] == "output" and answer["check"] == 1
     assert answer["title"].startswith("∂L/∂conv2[7,7,3] = ")

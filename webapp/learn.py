@@ -13,18 +13,21 @@ How the work of one request is bounded:
 - each worker computes one learning request at a time (LEARN_CONCURRENCY), and
   one request with the probe beside it;
   one that waits longer than QUEUE_TIMEOUT_SECONDS for its turn is a 503 busy;
+  one whose client has closed the connection (the page asked again with new
+  settings) is dropped when its turn comes, and a probe stops between chunks;
   the image is read in a work slot as on every endpoint, but no work slot is
   held while the steps are computed or awaited, so /api/predict is never queued
   behind learning;
-- on gevent workers the computation runs in a native thread, off the event
-  loop, so the worker's other requests (predict, pages) keep being answered
-  while numpy works (it releases the GIL in its matrix products).
+- the computation runs through ``admission.offload``: on gevent workers in a
+  native thread, off the event loop, so the worker's other requests (predict,
+  pages) keep being answered while numpy works.
 """
 
 from __future__ import annotations
 
+import _socket
 import math
-import sys
+import os
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -33,6 +36,7 @@ import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from webapp import backward, explain, features, optimizer
+from webapp.admission import offload
 from webapp.api import admitted, compressed, loaded_registry, prepared_image, reading, requested_network
 from webapp.errors import ApiError
 from webapp.process_local import per_process
@@ -116,24 +120,61 @@ def _learn_slots(kind: str) -> threading.BoundedSemaphore:
     return per_process(app, f"digit_lens_{kind}_slots", lambda: threading.BoundedSemaphore(LEARN_CONCURRENCY))
 
 
-def bounded(work: Callable[[], T], kind: str = "learn") -> T:
-    """Run ``work`` (no Flask context inside) as this worker's one computation of ``kind``, off the event loop.
+def bounded(work: Callable[[Callable[[], bool]], T], kind: str = "learn") -> T:
+    """Run ``work(gone)`` as this worker's one computation of ``kind``, off the event loop (``offload``).
 
     Requests with the probe ("probe") take their turns apart from the others ("learn"), so that a probe
-    (a forward pass of 1,000 digits) never holds up a step or an explanation.
+    (a forward pass of 1,000 digits) never holds up a step or an explanation. ``gone()`` says whether
+    the client has closed its connection (the page gave up on this answer and asked again): a request
+    whose client left while it waited for its turn is dropped then, and the probe stops between chunks,
+    so abandoned requests do not queue up ahead of the one the learner is waiting for.
     """
     slots = _learn_slots(kind)
     if not slots.acquire(timeout=float(current_app.config["QUEUE_TIMEOUT_SECONDS"])):
         raise ApiError(503, "busy", "the server is computing other learning steps; retry in a moment", {"Retry-After": "1"})
     try:
-        monkey = sys.modules.get("gevent.monkey")
-        if monkey is not None and monkey.is_module_patched("threading"):
-            import gevent
-
-            return gevent.get_hub().threadpool.apply(work)
-        return work()
+        gone = client_gone_check(request.environ)
+        if gone():
+            raise ClientGone()
+        return offload(work, gone)
     finally:
         slots.release()
+
+
+class ClientGone(ApiError):
+    """The client closed its connection before its answer was computed: nobody will read it."""
+
+    def __init__(self) -> None:
+        super().__init__(499, "client-gone", "the connection was closed before the answer was computed")
+
+
+def client_gone_check(environ: dict) -> Callable[[], bool]:
+    """A function saying whether the request's client has closed its connection; safe in any thread.
+
+    It peeks at the socket gunicorn put in the environ (through a duplicate of its descriptor and the
+    C-level socket, which gevent does not patch, so it never waits): end of file means the client has
+    gone. Without such a socket (the tests' client) the client is always there.
+    """
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return lambda: False
+    descriptor = sock.fileno()
+
+    def gone() -> bool:
+        try:
+            peek = _socket.socket(fileno=os.dup(descriptor))
+        except OSError:
+            return True
+        try:
+            return peek.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False  # open, and nothing more sent: still waiting for its answer
+        except OSError:
+            return True
+        finally:
+            peek.close()
+
+    return gone
 
 
 # --- The probe: a fixed set of MNIST test digits ----------------------------------------------------
@@ -156,20 +197,22 @@ def probe_set(size: int) -> tuple[np.ndarray, np.ndarray]:
     return _probe_sets[size]
 
 
-def accuracy(layers, weights, size: int) -> float:
-    """The share of the probe's digits the network with ``weights`` reads right."""
+def accuracy(layers, weights, size: int, gone: Callable[[], bool] = lambda: False) -> float:
+    """The share of the probe's digits the network with ``weights`` reads right (ClientGone once ``gone()``)."""
     images, labels = probe_set(size)
     right = 0
     for start in range(0, len(images), PROBE_CHUNK):
+        if gone():
+            raise ClientGone()
         probabilities = backward.forward(layers, weights, images[start : start + PROBE_CHUNK])[-1]
         right += int((probabilities.argmax(axis=1) == labels[start : start + PROBE_CHUNK]).sum())
     return right / len(images)
 
 
-def accuracy_before(key: tuple, layers, weights, size: int) -> float:
+def accuracy_before(key: tuple, layers, weights, size: int, gone: Callable[[], bool] = lambda: False) -> float:
     """The served weights' probe accuracy, computed once per network (``key``) and process."""
     if key not in _probe_before:
-        _probe_before[key] = accuracy(layers, weights, size)
+        _probe_before[key] = accuracy(layers, weights, size, gone)
     return _probe_before[key]
 
 
@@ -251,12 +294,12 @@ def learn() -> Response:
     layers, weights = network.layers, network.kernels()
     key, size = (network.name, getattr(network, "weights_version", id(network))), network.input_size
 
-    def work():
+    def work(gone):
         training = optimizer.take_steps(layers, weights, image[None], [label], optimizer.OPTIMIZERS[kind](rate), steps)
         probe = None
         if with_probe:
-            probe = {"size": PROBE_SIZE, "before": accuracy_before(key, layers, weights, size),
-                     "after": accuracy(layers, training.weights, size)}
+            probe = {"size": PROBE_SIZE, "before": accuracy_before(key, layers, weights, size, gone),
+                     "after": accuracy(layers, training.weights, size, gone)}
         return training, probe
 
     training, probe = bounded(work, "probe" if with_probe else "learn")
@@ -320,7 +363,7 @@ def learn_explain() -> Response:
     image = network.input_image(prepared.image)[None]
     layers, weights = network.layers, network.kernels()
 
-    def work() -> dict:
+    def work(gone) -> dict:
         outputs = backward.forward(layers, weights, image)
         probabilities = outputs[-1][0]
         top = len(layers) - 2
