@@ -1,6 +1,7 @@
 // The drawing page: draw a digit, read it live.
 
 import { ApiError, describeError, postImage } from './lib/api.js';
+import { connectCheckpoints } from './lib/checkpoints.js';
 import { connectCompare, markChosen, renderCompare } from './lib/compare.js';
 import { connectPad } from './lib/controls.js';
 import { connectExamples } from './lib/examples.js';
@@ -132,3 +133,9 @@ onModelChange((name) => {
   if (!pad.isEmpty) reader.changed({ final: true });
 });
 describeInput(inputSize());
+// Another checkpoint of the network's training: read the drawing again with it.
+connectCheckpoints({
+  onChange: () => {
+    if (!pad.isEmpty) reader.changed({ final: true });
+  },
+});

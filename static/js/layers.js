@@ -2,6 +2,7 @@
 
 import { ApiError, describeError, getJson, postImage } from './lib/api.js';
 import { Band } from './lib/bands.js';
+import { connectCheckpoints } from './lib/checkpoints.js';
 import { connectPad } from './lib/controls.js';
 import { connectExamples } from './lib/examples.js';
 import { ExplainPanel } from './lib/explainpanel.js';
@@ -156,6 +157,14 @@ onModelChange(() => {
   panel.hide();
   if (pad.isEmpty) showNothing();
   else reader.changed({ final: true });
+});
+
+// Another checkpoint of the same network's training: the same bands, other weights and maps.
+connectCheckpoints({
+  onChange: () => {
+    kernelsPromise = null;
+    if (!pad.isEmpty) reader.changed({ final: true });
+  },
 });
 
 // Hover: a cell's value, and the input pixels it can see.

@@ -67,9 +67,13 @@ async function loadLearned() {
   } catch {
     // No list of networks: the default one's filters still come.
   }
+  // Opened from the layers page at a checkpoint of a network's training: that network's filters as they were then.
+  const here = new URLSearchParams(window.location.search);
   for (const model of names) {
     try {
-      const url = model ? `${page.kernelsUrl}?${new URLSearchParams({ model })}` : page.kernelsUrl;
+      const checkpoint = model && model === here.get('model') ? here.get('checkpoint') : null;
+      const query = checkpoint ? { model, checkpoint } : { model };
+      const url = model ? `${page.kernelsUrl}?${new URLSearchParams(query)}` : page.kernelsUrl;
       const kernels = decodeKernels(await getJson(url));
       const [name] = Object.keys(kernels);
       const kernel = kernels[name];
@@ -82,11 +86,12 @@ async function loadLearned() {
         }
         const key = `${model ?? ''}:${name}:${filter}`;
         learned[key] = weights;
+        const source = checkpoint ? [model, checkpoint].join(' ') : model; // the network, at its checkpoint
         const option = element(
           'option',
           null,
           model
-            ? t('%(model)s: %(layer)s filter #%(filter)s (%(height)s×%(width)s)', { model, layer: name, filter, height: kernel.height, width: kernel.width })
+            ? t('%(model)s: %(layer)s filter #%(filter)s (%(height)s×%(width)s)', { model: source, layer: name, filter, height: kernel.height, width: kernel.width })
             : t('%(layer)s filter #%(filter)s (%(height)s×%(width)s)', { layer: name, filter, height: kernel.height, width: kernel.width }),
         );
         option.value = key;

@@ -2,6 +2,7 @@
 // each one a link that opens it inside the network (/layers?mnist=<index>).
 
 import { describeError, getJson } from './lib/api.js';
+import { connectCheckpointRecord } from './lib/checkpointrecord.js';
 import { t } from './lib/i18n.js';
 import { decodePixels, paintDigit } from './lib/mnist.js';
 import { urlFor } from './lib/share.js';
@@ -81,3 +82,6 @@ more.addEventListener('click', async () => {
     title.textContent = describeError(error);
   }
 });
+
+// The training time-lapse: accuracy and confusion at each checkpoint.
+connectCheckpointRecord();

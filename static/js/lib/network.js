@@ -17,6 +17,9 @@ export function inputSize() {
 export function apiUrl(url, params = {}) {
   const target = new URL(url, window.location.href);
   target.searchParams.set('model', select.value);
+  // The checkpoint of its training the page shows (lib/checkpoints.js); absent: the network served.
+  const checkpoint = new URL(window.location.href).searchParams.get('checkpoint');
+  if (checkpoint) target.searchParams.set('checkpoint', checkpoint);
   for (const [name, value] of Object.entries(params)) target.searchParams.set(name, String(value));
   return `${target.pathname}${target.search}`;
 }
@@ -24,6 +27,7 @@ export function apiUrl(url, params = {}) {
 function putInUrls() {
   const page = new URL(window.location.href);
   page.searchParams.set('model', select.value);
+  page.searchParams.delete('checkpoint'); // another network's checkpoints are its own
   window.history.replaceState(window.history.state, '', page);
   // The links to the other page keep the network.
   document.querySelectorAll('a[data-keeps-model]').forEach((link) => {
