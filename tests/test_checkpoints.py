@@ -174,6 +174,26 @@ def test_final_answers_exactly_as_no_checkpoint_and_an_unknown_one_is_a_404(tiny
     assert missing.get_json()["error"]["code"] == "unknown-checkpoint"
 
 
+def test_a_network_without_checkpoints_lists_none_and_answers_only_final(tiny, tmp_path, seven):
+    """A network trained before checkpoints existed: listed with none, served as before, any other name a 404."""
+    import shutil
+
+    shutil.copytree(tiny / "lenet", tmp_path / "lenet", ignore=shutil.ignore_patterns("checkpoints*"))
+    shutil.copytree(tiny / "_gate", tmp_path / "_gate")
+    client = create_app({"TESTING": True, "ARTIFACTS_DIR": str(tmp_path), "DEFAULT_MODEL": "lenet"}).test_client()
+    models = client.get("/api/models").get_json()["models"]
+    assert [(model["name"], model["checkpoints"]) for model in models] == [("lenet", [])]
+    plain = client.post("/api/predict?model=lenet", data=seven, content_type="image/png")
+    final = client.post("/api/predict?model=lenet&checkpoint=final", data=seven, content_type="image/png")
+    assert plain.status_code == final.status_code == 200 and plain.get_json() == final.get_json()
+    early = client.post("/api/predict?model=lenet&checkpoint=step-0", data=seven, content_type="image/png")
+    assert early.status_code == 404
+    assert early.get_json()["error"]["code"] == "unknown-checkpoint"
+    assert "choose one of final" in early.get_json()["error"]["message"]
+    listed = client.get("/api/checkpoints?model=lenet").get_json()
+    assert listed["checkpoints"] == [] and listed["test_images"] == 0
+
+
 def served_digits(registry: Registry, name: str, checkpoint: str, images: np.ndarray) -> np.ndarray:
     network = registry.get(name, checkpoint)
     return np.array([int(network.predict(image).argmax()) for image in images])
