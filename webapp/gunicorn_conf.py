@@ -96,12 +96,29 @@ raw_env = ["TF_CPP_MIN_LOG_LEVEL=2"]
 
 
 def post_fork(server, worker):
-    """Have this worker write gunicorn's own errors (bad request line, 414, 431, ...) as the app's JSON."""
+    """Have this worker write gunicorn's own errors (bad request line, 414, 431, ...) as the app's JSON;
+    and have its large arrays returned to the system when freed."""
+    _return_large_allocations()
     from gunicorn import util
 
     from webapp.errors import write_server_error
 
     util.write_error = write_server_error
+
+
+def _return_large_allocations() -> None:
+    """Fix glibc's mmap threshold at 128 KiB (its default start), so every array larger than that is its
+    own mapping, unmapped when freed. Left dynamic, glibc raises the threshold after the first large free
+    (up to 32 MiB), and the arrays of a request (a dense kernel read for /api/kernels, a features answer)
+    then come from the heap, whose freed pages a worker keeps resident. Not glibc: nothing to do."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def post_worker_init(worker):
