@@ -7,6 +7,7 @@ import http.client
 import io
 import json
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -55,6 +56,39 @@ def test_body_over_the_limit_with_content_length(gunicorn_server):
     head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n" % len(body)
     status, answer = raw_request(port, head, [body])
     assert status == 413 and answer["error"]["code"] == "payload-too-large"
+
+
+@pytest.mark.parametrize("declared", [LIMIT + 1, 2 * LIMIT])
+def test_a_413_for_content_length_leaves_the_connection_usable_at_once(gunicorn_server, declared):
+    """After the 413 the same connection answers its next request at once: gunicorn used to discard the
+    refused body 1 KiB at a time, copying its read-ahead buffer each time, and a 4 MiB body held the
+    worker's CPU until its heartbeat killed it (the next request waited 30 s, then the connection died)."""
+    port, _ = gunicorn_server
+    head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n" % declared
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(head + b"\x00" * declared)
+        first = http.client.HTTPResponse(connection)
+        first.begin()
+        assert first.status == 413 and json.loads(first.read())["error"]["code"] == "payload-too-large"
+        started = time.monotonic()
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        second = http.client.HTTPResponse(connection)
+        second.begin()
+        second.read()
+        assert second.status == 200 and time.monotonic() - started < 5
+
+
+def test_a_413_for_an_absurd_content_length_closes_the_connection(gunicorn_server):
+    """A declared 1 TB is not read at all: the 413, then the server ends the connection at once."""
+    port, _ = gunicorn_server
+    head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n" % 10**12
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        started = time.monotonic()
+        connection.sendall(head + b"\x89PNG")
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        assert response.status == 413 and json.loads(response.read())["error"]["code"] == "payload-too-large"
+        assert connection.recv(1) == b"" and time.monotonic() - started < 5
 
 
 def test_body_over_the_limit_chunked_is_not_truncated_into_a_200(gunicorn_server):
