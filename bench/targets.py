@@ -19,6 +19,7 @@ driven over loopback by client processes on the same machine, as in ``python -m 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import tempfile
 import time
@@ -44,6 +45,8 @@ class Figures:
     healthz_cpu_ms: float
     rss_mib: float
     errors: int
+    failures: dict  # outcome (status or error name) -> count, over every load of the run
+    load: tuple[float, float]  # the machine's 1-minute load average at the start and the end
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -59,6 +62,15 @@ def cpu_per_request(port: int, request: Request, pids: list[int], seconds: float
 
 
 def measure(root: Path, seconds: float, workers: int = 2) -> Figures:
+    load_before = os.getloadavg()[0]
+    failures: dict = {}
+
+    def count(result):
+        for outcome, number in result.statuses.items():
+            if outcome != 200:
+                failures[outcome] = failures.get(outcome, 0) + number
+        return result
+
     body = page_png()
     predict = Request("/api/predict", body, "image/png")
     healthz = Request("/healthz", method="GET")
@@ -72,26 +84,27 @@ def measure(root: Path, seconds: float, workers: int = 2) -> Figures:
         errors = 0
         predict_rate, healthz_rate, ratio = {}, {}, {}
         for concurrency in CONCURRENCY:  # the two take turns, so a drifting machine slows both alike
-            reading = run_load(port, predict, concurrency, seconds)
-            cheapest = run_load(port, healthz, concurrency, seconds)
+            reading = count(run_load(port, predict, concurrency, seconds))
+            cheapest = count(run_load(port, healthz, concurrency, seconds))
             errors += reading.errors + cheapest.errors
             predict_rate[concurrency], healthz_rate[concurrency] = reading.throughput, cheapest.throughput
             ratio[concurrency] = reading.throughput / max(cheapest.throughput, 1e-9)
         predict_cpu, result = cpu_per_request(port, predict, pids, seconds)
-        errors += result.errors
+        errors += count(result).errors
         compare_cpu, result = cpu_per_request(port, compare, pids, seconds)
-        errors += result.errors
+        errors += count(result).errors
         healthz_cpu, result = cpu_per_request(port, healthz, pids, seconds)
-        errors += result.errors
+        errors += count(result).errors
         mixed = [compare]
         for name in NETWORKS:
             mixed += [Request(f"/api/predict?model={name}", body, "image/png"),
                       Request(f"/api/features?model={name}", body, "image/png"),
                       Request(f"/api/kernels?model={name}", method="GET")]
-        result = run_load(port, mixed, workers * 2, seconds)
+        result = count(run_load(port, mixed, workers * 2, seconds))
         errors += result.errors
         rss = max(memory_kib(pid)["VmRSS"] for pid in children(master.pid)) / 1024
-    return Figures(ready_seconds, ratio, predict_rate, healthz_rate, predict_cpu, compare_cpu, healthz_cpu, rss, errors)
+    return Figures(ready_seconds, ratio, predict_rate, healthz_rate, predict_cpu, compare_cpu, healthz_cpu, rss, errors,
+                   failures, (load_before, os.getloadavg()[0]))
 
 
 def baseline_tree(ref: str, into: Path) -> Path:
@@ -114,8 +127,11 @@ def report(current: Figures, baseline: Figures, ref: str) -> None:
         ("gunicorn start to ready", f"{baseline.ready_seconds:.2f} s", f"{current.ready_seconds:.2f} s", "<= 1.00 s",
          current.ready_seconds <= 1.0, ""),
     ]
-    print(f"issue 24 targets: this checkout beside baseline {ref}, same run, same machine "
-          f"(errors: baseline {baseline.errors}, now {current.errors})")
+    print(f"issue 24 targets: this checkout beside baseline {ref}, same run, same machine")
+    print(f"  answers other than 200: baseline {baseline.failures or 'none'}, now {current.failures or 'none'}")
+    print(f"  load average (1 min) at start and end: baseline {baseline.load[0]:.1f}-{baseline.load[1]:.1f}, "
+          f"now {current.load[0]:.1f}-{current.load[1]:.1f} on {os.cpu_count()} CPUs: CPU per request and "
+          "throughput are only comparable with the issue's quiet-machine figures when these are well under the CPUs")
     print(f"{'figure':<45} {'baseline':>10} {'now':>10} {'target':>11}  met  note")
     for figure, before, now, target, met, note in rows:
         print(f"{figure:<45} {before:>10} {now:>10} {target:>11}  {'yes' if met else 'NO ':<4} {note}")
