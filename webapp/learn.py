@@ -231,7 +231,9 @@ def number(value) -> float | None:
 
 def encoded(values: np.ndarray) -> dict:
     """One array as /api/features encodes a layer (uint8 per channel, last axis = channel), with its shape."""
-    values = np.nan_to_num(np.asarray(values, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    values = np.asarray(values, np.float32)
+    if not np.isfinite(values).all():  # a step that diverged; the check is a fraction of nan_to_num's copy
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     return {"shape": list(values.shape), **features.encode_values(values)}
 
 
@@ -300,9 +302,11 @@ def learn() -> Response:
         if with_probe:
             probe = {"size": PROBE_SIZE, "before": accuracy_before(key, layers, weights, size, gone),
                      "after": accuracy(layers, training.weights, size, gone)}
-        return training, probe
+        # Encoding the gradients (~10 ms on digit-lens) off the event loop too.
+        encoded_layers = encode_gradient_layers(network, training, label) if with_layers else None
+        return training, probe, encoded_layers
 
-    training, probe = bounded(work, "probe" if with_probe else "learn")
+    training, probe, encoded_layers = bounded(work, "probe" if with_probe else "learn")
     probabilities = training.outputs[-1][0]
     answer = {
         "model": network.name,
@@ -322,7 +326,7 @@ def learn() -> Response:
         "probe": probe,
     }
     if with_layers:
-        answer["layers"] = encode_gradient_layers(network, training, label)
+        answer["layers"] = encoded_layers
     return compressed(jsonify(answer))
 
 
