@@ -140,6 +140,31 @@ def test_the_page_in_japanese(page, live_server):
     assert page.console_errors == []
 
 
+def test_a_reading_sure_beyond_float32_says_why_the_check_disagrees(page, live_server):
+    """A 3 read as 3 at 100%: y[3] is 1.0 in float32, so backpropagation's numbers are rounding residue and the
+    float64 check disagrees; the page says why. Teaching it an 8 instead, the two agree and the note is gone."""
+    open_learn_with(page, live_server, 3, seed=46)
+    tile = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").nth(1)
+    tile.scroll_into_view_if_needed()
+    tile.click()
+    explained(page)
+    assert page.locator("#gradient-panel .check-float32").count() == 1
+    page.locator("input[name=label][value='8']").check(force=True)
+    page.wait_for_function(
+        "() => document.querySelector('#learn-result').dataset.state === 'done'"
+        " && document.querySelector('input[name=label]:checked').value === '8'",
+        timeout=90_000,
+    )
+    page.wait_for_selector("[data-testid=loss]:has-text('y[8]')", timeout=90_000)
+    tile = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").nth(1)
+    tile.scroll_into_view_if_needed()
+    tile.click()
+    page.wait_for_selector("#gradient-panel[data-state=done][data-layer=conv1]", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#gradient-panel .explain-title').textContent.length > 0")
+    assert page.locator("#gradient-panel .check-float32").count() == 0
+    assert page.console_errors == []
+
+
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])

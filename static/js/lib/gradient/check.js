@@ -3,6 +3,9 @@
 import { t } from '../i18n.js';
 import { element, number } from './format.js';
 
+// Below this loss (−log of 1 − 2⁻²⁴), the label's float32 probability is exactly 1.
+const FLOAT32_SURE_LOSS = 2 ** -24;
+
 const OPTIMIZER_NAMES = { sgd: 'SGD', momentum: 'Momentum', adagrad: 'AdaGrad', rmsprop: 'RMSprop', adam: 'Adam' };
 
 /** (L(w + h) − L(w − h)) / 2h beside the backpropagated value, with h and the difference. */
@@ -27,6 +30,17 @@ export function renderCheck(answer) {
     element('li', 'check-difference', t('difference: %(difference)s', { difference: number(difference, { digits: 2 }) })),
   );
   node.append(list);
+  // A reading sure beyond float32: y[label] rounds to 1, so y − t at the label is exactly 0 and backpropagation
+  // (float32) carries only rounding residue, while the float64 check sees the true, tiny slope.
+  if (check.loss < FLOAT32_SURE_LOSS && difference > 0.01 * Math.max(Math.abs(check.value), Math.abs(answer.value))) {
+    node.append(
+      element(
+        'p',
+        'check-float32',
+        t('The network is surer than float32 can say: the label’s probability rounds to exactly 1, so y − t there is 0 and the backpropagated numbers are rounding residue, while the float64 check sees the true slope. Choose another label (or draw something less clear) to see the two agree.'),
+      ),
+    );
+  }
   if (check.kink) {
     node.append(
       element(
