@@ -46,6 +46,7 @@ def test_the_page_reads_offers_the_label_and_shows_the_step(page, live_server):
     assert bands.first.get_attribute("data-testid") == "gradient-band-softmax"
     assert page.locator("[data-testid=gradient-band-relu1] canvas.mask").count() == 32  # ReLU's mask beside its maps
     assert page.locator("[data-testid=gradient-band-pool1] canvas.mask").count() == 32  # max pooling's routing
+    assert page.locator("[data-testid=gradient-band-relu3] canvas.strip.mask").count() == 1  # a dense ReLU's mask
     assert page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").count() == 32
     # Teach it another digit, with a large rate, several steps: the new reading is that digit.
     page.locator("input[name=label][value='8']").check(force=True)

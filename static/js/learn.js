@@ -8,7 +8,7 @@
 import { ApiError, describeError, postImage } from './lib/api.js';
 import { connectPad } from './lib/controls.js';
 import { connectExamples } from './lib/examples.js';
-import { language, t } from './lib/i18n.js';
+import { language, t, tn } from './lib/i18n.js';
 import { LiveReader } from './lib/live.js';
 import { apiUrl, onModelChange } from './lib/network.js';
 import { Pad } from './lib/pad.js';
@@ -255,8 +255,8 @@ function showLearned(answer) {
   document.querySelector('[data-testid=after]').textContent =
     last.loss === null
       ? t('After %(steps)s steps with %(optimizer)s (η = %(rate)s) the numbers ran out of range: the learning rate is far too large.', { steps: answer.steps, optimizer: NAMES[answer.optimizer], rate: answer.rate })
-      : t('After %(steps)s step(s) with %(optimizer)s (η = %(rate)s) the network reads %(digit)s; the probability of %(label)s went from %(before)s to %(after)s, the loss from %(lossBefore)s to %(lossAfter)s.', {
-          steps: answer.steps,
+      : tn('After %(num)s step with %(optimizer)s (η = %(rate)s) the network reads %(digit)s; the probability of %(label)s went from %(before)s to %(after)s, the loss from %(lossBefore)s to %(lossAfter)s.',
+          'After %(num)s steps with %(optimizer)s (η = %(rate)s) the network reads %(digit)s; the probability of %(label)s went from %(before)s to %(after)s, the loss from %(lossBefore)s to %(lossAfter)s.', answer.steps, {
           optimizer: NAMES[answer.optimizer],
           rate: answer.rate,
           digit: best,
@@ -379,7 +379,7 @@ function weightLinks(cell) {
 
 bandsNode.addEventListener('click', (event) => {
   if (!learned || panel.contains(event.target)) return;
-  const canvas = event.target.closest?.('canvas.map:not(.mask), canvas.strip');
+  const canvas = event.target.closest?.('canvas.map:not(.mask), canvas.strip:not(.mask)');
   if (!canvas) return;
   const cell = cellOf(canvas, event, learned);
   if (cell) explain(cell);
@@ -388,7 +388,7 @@ bandsNode.addEventListener('click', (event) => {
 const ARROWS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
 bandsNode.addEventListener('keydown', (event) => {
   if (!learned || panel.contains(event.target)) return;
-  const canvas = event.target.closest?.('canvas.map:not(.mask), canvas.strip');
+  const canvas = event.target.closest?.('canvas.map:not(.mask), canvas.strip:not(.mask)');
   if (!canvas) return;
   if (event.key === 'Enter' || event.key === ' ') {
     event.preventDefault();

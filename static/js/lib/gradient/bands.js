@@ -167,6 +167,15 @@ export function buildBands(container, nav, answer) {
       const canvas = stripCanvas(gradient.values, scale, { layer: layer.name, of: 'output' }, t('∂L/∂ %(layer)s, %(count)s values', { layer: layer.name, count: gradient.values.length }));
       canvas.tabIndex = 0;
       body.append(canvas);
+      if (extra) {
+        // A dense ReLU's mask, as a second strip under its gradient, cell for cell.
+        const mask = stripCanvas(decodeArray(extra).values, greyScale(1), {}, '');
+        mask.classList.add('mask');
+        mask.removeAttribute('role');
+        mask.removeAttribute('tabindex');
+        mask.setAttribute('aria-hidden', 'true');
+        body.append(mask);
+      }
     }
     if (layer.weight_gradient) body.append(weightGradients(layer));
     band.append(body);
