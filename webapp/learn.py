@@ -293,10 +293,11 @@ def learn() -> Response:
     with_layers = requested_flag("layers", True)
     prepared = admitted_image()
     image = network.input_image(prepared.image)
-    layers, weights = network.layers, network.kernels()
+    layers = network.layers
     key, size = (network.name, getattr(network, "weights_version", id(network))), network.input_size
 
     def work(gone):
+        weights = network.kernels()  # the large dense kernels are read from the file on each call: off the loop
         training = optimizer.take_steps(layers, weights, image[None], [label], optimizer.OPTIMIZERS[kind](rate), steps)
         probe = None
         if with_probe:
@@ -343,7 +344,7 @@ def requested_gradient_cell(network) -> tuple[int, str, tuple[int, ...]]:
     if of == "output":
         shape = layer.shape
     else:
-        variables = network.kernels().get(layer.name, {})
+        variables = offload(network.kernels).get(layer.name, {})  # reads the large kernels: off the loop
         if of not in variables:
             has = f"its weights are {', '.join(variables)}" if variables else "it has no weights"
             raise ApiError(400, "no-weights", f"{layer.name} is a {layer.kind}: {has}; ask of=output for it")
@@ -365,9 +366,10 @@ def learn_explain() -> Response:
     rate = requested_rate(kind)
     prepared = admitted_image()
     image = network.input_image(prepared.image)[None]
-    layers, weights = network.layers, network.kernels()
+    layers = network.layers
 
     def work(gone) -> dict:
+        weights = network.kernels()  # off the loop, as in learn()
         outputs = backward.forward(layers, weights, image)
         probabilities = outputs[-1][0]
         top = len(layers) - 2
