@@ -168,6 +168,75 @@ export function explain(layer, previous, total) {
           { rate: Math.round(s.rate * 100) },
         ),
       };
+    case 'AveragePooling2D': {
+      const [k] = s.pool_size;
+      const [stride] = s.strides ?? s.pool_size;
+      const [top, bottom] = layer.padding ?? [0, 0];
+      const numbers = { k, stride, top, bottom, mode: s.padding, height: previous.height, width: previous.width, side: layer.height };
+      return {
+        title: t('Average pooling layer'),
+        text:
+          top + bottom > 0
+            ? t(
+                'Each %(k)s×%(k)s block is replaced by the mean of its values, moving %(stride)s at a time. Padding "%(mode)s" adds %(top)s rows above and %(bottom)s below, which are not counted in the mean, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s + %(top)s + %(bottom)s) / %(stride)s + 1 = %(side)s, rounded down. No parameters.',
+                numbers,
+              )
+            : t(
+                'Each %(k)s×%(k)s block is replaced by the mean of its values, moving %(stride)s at a time, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s) / %(stride)s + 1 = %(side)s. No parameters.',
+                numbers,
+              ),
+      };
+    }
+    case 'GlobalAveragePooling2D':
+      return {
+        title: t('Global average pooling'),
+        text: t(
+          'Each whole %(height)s×%(width)s map becomes one number, the mean of its %(count)s values: %(channels)s maps give %(channels)s numbers. No parameters.',
+          {
+            height: previous.height,
+            width: previous.width,
+            count: formatNumber(previous.height * previous.width),
+            channels: layer.width,
+          },
+        ),
+      };
+    case 'ZeroPadding2D': {
+      const [[top, bottom], [left, right]] = s.padding;
+      return {
+        title: t('Zero padding'),
+        text: t(
+          'Adds rows and columns of zeros around each map (%(top)s above, %(bottom)s below, %(left)s left, %(right)s right): %(height)s×%(width)s becomes %(side)s, so the next layer reads the edges as often as the middle. Nothing is computed; no parameters.',
+          { top, bottom, left, right, height: previous.height, width: previous.width, side: shapeText([layer.height, layer.width]) },
+        ),
+      };
+    }
+    case 'BatchNormalization':
+      return {
+        title: t('Batch normalization'),
+        text: t(
+          'Each value x of channel c becomes (x − mean) / √(variance + ε) · γ + β, with the mean and variance the channel had over the training data and γ, β learned: every channel arrives on a similar scale. %(parameters)s numbers: four per channel (mean, variance, γ, β). Click a cell to see them.',
+          { parameters: formatNumber(layer.parameters) },
+        ),
+      };
+    case 'Activation':
+      switch (s.activation) {
+        case 'sigmoid':
+          return {
+            title: t('Activation function (sigmoid)'),
+            text: t('1 / (1 + e^−x): every value is squeezed between 0 and 1; large positive values come close to 1, large negative ones close to 0. No parameters.'),
+          };
+        case 'tanh':
+          return {
+            title: t('Activation function (tanh)'),
+            text: t('tanh(x): every value is squeezed between −1 and 1, keeping its sign; values far from 0 come close to ±1. No parameters.'),
+          };
+        case 'relu':
+          return explain({ ...layer, kind: 'ReLU' }, previous, total);
+        case 'softmax':
+          return explain({ ...layer, kind: 'Softmax' }, previous, total);
+        default:
+          return { title: t('Activation function (linear)'), text: t('The values pass unchanged. No parameters.') };
+      }
     case 'Softmax':
       return {
         title: t('Softmax function'),

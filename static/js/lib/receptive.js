@@ -3,7 +3,8 @@
 // Walking the layers from the input, each spatial layer maps output cell i to
 // input positions [i * stride - padding, ... + kernel - 1] of the layer before,
 // padding being the zeros the layer adds above (and left of) its input: the
-// server's layers.json has them (layer.padding = [top, bottom, left, right]).
+// server's layers.json has them (layer.padding = [top, bottom, left, right]); a ZeroPadding2D
+// layer's are its settings ([[top, bottom], [left, right]]).
 
 function geometry(layer) {
   const settings = layer.settings;
@@ -14,6 +15,7 @@ function geometry(layer) {
   if (layer.kind === 'MaxPooling2D' || layer.kind === 'AveragePooling2D') {
     return { kernel: settings.pool_size[0], stride: (settings.strides ?? settings.pool_size)[0], padding: top };
   }
+  if (layer.kind === 'ZeroPadding2D') return { kernel: 1, stride: 1, padding: settings.padding[0][0] };
   return { kernel: 1, stride: 1, padding: 0 };
 }
 
