@@ -260,6 +260,21 @@ def test_stride_2_and_same_padding_on_an_even_input_pad_after(imported, drawing_
     assert even["window"]["top"] == -1  # 4x4 kernel, stride 2 on 14: 1 before, 1 after
 
 
+def test_grad_cam_places_its_cells_through_zero_padding(imported):
+    """every-kind-28 pads ((1, 2), (0, 1)) before a 3x3 valid convolution: conv1's cell (i, j) reads padded rows
+    i..i+2, input rows i-1..i+1 (centre i), and padded columns j..j+2, input columns j..j+2 (centre j+1)."""
+    from webapp import attribution
+
+    artifacts, _ = imported
+    layers = Network.load(artifacts / "every-kind-28").layers
+    names = [layer.name for layer in layers]
+    (row_scale, row_offset), (column_scale, column_offset) = attribution.centres(layers, names.index("conv1"))
+    assert (row_scale, row_offset) == (1.0, 0.0)
+    assert (column_scale, column_offset) == (1.0, 1.0)
+    # After the 2x2 pooling: cell i covers conv1's cells 2i, 2i+1, so input centre 2i + 0.5 (rows), 2i + 1.5 (columns).
+    assert attribution.centres(layers, names.index("pool1")) == ((2.0, 0.5), (2.0, 1.5))
+
+
 def test_input_scale_1_puts_a_rescaling_in_front_and_the_wrong_scale_is_warned_about(imported, model_files, mnist, tmp_path):
     artifacts, results = imported
     assert kinds(artifacts, "centroid")[:3] == [("input", "InputLayer"), ("rescale", "Rescaling"), ("flatten", "Flatten")]
@@ -329,6 +344,22 @@ def test_served_by_the_app_every_layer_explained_over_http(imported):
             layer for layer, kind in kinds(artifacts, name) if kind == "Conv2D"]
         compare = client.post(f"/api/predict?model={name}&compare=1", data=drawing, content_type="image/png").get_json()
         assert sorted(entry["model"] for entry in compare["compare"]) == discover(artifacts)
+        # The attribution maps (/why): every method, on the network's own digit; Grad-CAM needs a convolution.
+        for method in ("occlusion", "saliency", "gradient-x-input", "grad-cam", "integrated-gradients"):
+            response = client.post(f"/api/attribution?model={name}&method={method}", data=drawing, content_type="image/png")
+            if method == "grad-cam" and "Conv2D" not in {kind for _, kind in kinds(artifacts, name)}:
+                assert response.status_code == 400 and response.get_json()["error"]["code"] == "no-convolution", name
+                continue
+            assert response.status_code == 200, (name, method, response.get_json())
+            answer = response.get_json()
+            assert answer["model"] == name and answer["method"] == method
+            attributions = np.asarray(answer["map"], dtype=float)
+            assert np.isfinite(attributions).all(), (name, method)
+            if method in ("saliency", "gradient-x-input", "integrated-gradients"):  # one number per input pixel
+                size = 32 if name == "every-kind-32" else 28
+                assert attributions.shape == (size, size), (name, method)
+            if method == "integrated-gradients":
+                assert answer["completeness"]["relative_error"] <= 0.01, (name, answer["completeness"])
     assert png_bytes  # the helper the other API tests use is importable here too
 
 

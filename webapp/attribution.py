@@ -303,6 +303,10 @@ def centres(layers: Sequence, upto: int) -> tuple[tuple[float, float], tuple[flo
             elif layer.kind in ("MaxPooling2D", "AveragePooling2D"):
                 window = settings["pool_size"][axis]
                 stride = (settings.get("strides") or settings["pool_size"])[axis]
+            elif layer.kind == "ZeroPadding2D":  # an imported network's: cell i is cell i - before of its input
+                offset -= scale * settings["padding"][axis][0]
+                size = layer.shape[axis]
+                continue
             else:
                 continue
             pad = padding_before(size, window, stride, settings.get("padding", "valid"))
