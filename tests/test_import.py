@@ -529,3 +529,26 @@ def test_every_gradient_cell_of_the_new_kinds_adds_up(imported, mnist):
                     terms = backward.gradient_terms(network.layers, weights, outputs, gradients, position, variable, at)
                     assert sum(terms["terms"]) == pytest.approx(terms["value"], rel=1e-4, abs=1e-6), (name, layer.name, variable)
     assert {"BatchNormalization", "Activation", "GlobalAveragePooling2D", "ZeroPadding2D"} <= seen
+
+
+def test_the_drawn_set_is_prepared_once_and_read_back_the_same(tmp_path, monkeypatch):
+    from train import drawn
+
+    first = importer.cached_drawn_set(12, tmp_path)
+    fresh = drawn.prepare_drawn_set(12)
+    (stored,) = list(tmp_path.glob("drawn-12-*.npz"))
+
+    def not_again(*_args, **_kwargs):
+        raise AssertionError("prepared again although cached")
+
+    monkeypatch.setattr(drawn, "prepare_drawn_set", not_again)
+    again = importer.cached_drawn_set(12, tmp_path)
+    for prepared in (first, again):
+        np.testing.assert_array_equal(prepared.images, fresh.images)
+        np.testing.assert_array_equal(prepared.labels, fresh.labels)
+        np.testing.assert_array_equal(prepared.empty, fresh.empty)
+        assert prepared.description == fresh.description
+    # Another count is another set.
+    monkeypatch.undo()
+    assert len(importer.cached_drawn_set(8, tmp_path).labels) == 8 and len(list(tmp_path.glob("drawn-*.npz"))) == 2
+    assert stored.is_file()

@@ -150,6 +150,10 @@ def layers_model(model):
 def check_parity(model, network: runtime.Network, images: np.ndarray) -> Parity:
     """Run Keras and the exported network (through the server's code) on ``images`` and compare.
 
+    Keras runs once per batch of ``BATCH_SIZE`` images, every layer's output at once (its last layer's is the
+    network's probabilities); the exported network runs image by image, as the server runs it (predict.tflite,
+    then layers.tflite), and each batch is compared as arrays.
+
     Args:
         model: the Keras model.
         network: the exported files, loaded by ``webapp.model.Network``.
@@ -157,6 +161,9 @@ def check_parity(model, network: runtime.Network, images: np.ndarray) -> Parity:
     """
     extractor = layers_model(model)
     names = [info.name for info in network.layers]
+    # The network's output is its last layer's (a chain); otherwise Keras computes it on its own.
+    last = model.layers[-1]
+    output_name = last.name if model.outputs[0] is last.output else None
     differences = dict.fromkeys(names, 0.0)
     magnitudes = dict.fromkeys(names, 0.0)
     probability_difference = 0.0
@@ -165,26 +172,28 @@ def check_parity(model, network: runtime.Network, images: np.ndarray) -> Parity:
     for start in range(0, len(images), BATCH_SIZE):
         batch = np.stack([network.input_image(image) for image in images[start : start + BATCH_SIZE]])
         inputs = batch[..., None].astype(np.float32)
-        expected_probabilities = np.asarray(model(inputs, training=False))
         expected_layers = {name: np.asarray(value) for name, value in extractor(inputs, training=False).items()}
         expected_layers[names[0]] = inputs
-        for offset, image in enumerate(batch):
-            index = start + offset
-            probabilities = network.predict(image)
-            outputs = network.features(image)
-            probability_difference = max(
-                probability_difference,
-                float(np.abs(probabilities - expected_probabilities[offset]).max()),
-                float(np.abs(outputs[-1] - expected_probabilities[offset]).max()),
-            )
-            predictions[index] = probabilities.argmax()
-            same += int(predictions[index] == expected_probabilities[offset].argmax())
-            for name, output in zip(names, outputs, strict=True):
-                expected = expected_layers[name][offset]
-                if output.shape != expected.shape:
-                    raise ExportError(f"layer {name}: LiteRT shape {output.shape}, Keras shape {expected.shape}")
-                differences[name] = max(differences[name], float(np.abs(output - expected).max()))
-                magnitudes[name] = max(magnitudes[name], float(np.abs(expected).max()))
+        expected_probabilities = (
+            expected_layers[output_name] if output_name is not None else np.asarray(model(inputs, training=False))
+        )
+        probabilities = np.stack([network.predict(image) for image in batch])
+        served = [network.features(image) for image in batch]
+        for position, name in enumerate(names):
+            outputs = np.stack([layers[position] for layers in served])
+            expected = expected_layers[name]
+            if outputs.shape != expected.shape:
+                raise ExportError(f"layer {name}: LiteRT shape {outputs.shape[1:]}, Keras shape {expected.shape[1:]}")
+            differences[name] = max(differences[name], float(np.abs(outputs - expected).max()))
+            magnitudes[name] = max(magnitudes[name], float(np.abs(expected).max()))
+        probability_difference = max(
+            probability_difference,
+            float(np.abs(probabilities - expected_probabilities).max()),
+            float(np.abs(np.stack([layers[-1] for layers in served]) - expected_probabilities).max()),
+        )
+        read = probabilities.argmax(axis=1)
+        predictions[start : start + len(batch)] = read
+        same += int((read == expected_probabilities.argmax(axis=1)).sum())
     return Parity(len(images), probability_difference, same, differences, magnitudes, predictions)
 
 

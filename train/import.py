@@ -402,25 +402,30 @@ class Imported:
     warnings: list[str]
 
 
-def scale_warnings(original, plan_: Plan, images: np.ndarray, labels: np.ndarray, input_scale: float) -> tuple[list[str], dict]:
+def scale_warnings(original, plan_: Plan, images: np.ndarray, labels: np.ndarray, input_scale: float,
+                   chosen_probabilities: np.ndarray | None = None) -> tuple[list[str], dict]:
     """Warnings when MNIST says the input scale is wrong (or that the network barely reads digits).
 
     Accuracy alone can miss it: a ReLU network fed 0..255 where it learned 0..1
     computes nearly the same scores times 255, so it reads nearly the same
     digits, but with a certainty it never had (its mistakes at probability ~0
     for the right digit). Its cross-entropy error on the test digits shows
-    that, so both are compared at both scales.
+    that, so both are compared at both scales. ``chosen_probabilities``: the file's probabilities on ``images`` at
+    the chosen scale, when already computed.
     """
     images, labels = images[:SCALE_CHECK_IMAGES], labels[:SCALE_CHECK_IMAGES]
     chosen_divisor, other_divisor = (255.0, 1.0) if input_scale == 1 else (1.0, 255.0)
 
-    def measure(divisor: float) -> tuple[float, float]:
-        probabilities = file_probabilities(original, images, plan_, divisor).astype(np.float64)
+    def measure(divisor: float, probabilities: np.ndarray | None = None) -> tuple[float, float]:
+        if probabilities is None:
+            probabilities = file_probabilities(original, images, plan_, divisor)
+        probabilities = probabilities.astype(np.float64)
         accuracy = float((probabilities.argmax(axis=1) == labels).mean())
         loss = float(-np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-30)).mean())
         return accuracy, loss
 
-    (chosen, chosen_loss), (other, other_loss) = measure(chosen_divisor), measure(other_divisor)
+    known = None if chosen_probabilities is None else chosen_probabilities[:SCALE_CHECK_IMAGES]
+    (chosen, chosen_loss), (other, other_loss) = measure(chosen_divisor, known), measure(other_divisor)
     checked = {"images": len(labels), "as_imported": {"accuracy": round(chosen, 4), "loss": round(chosen_loss, 4)},
                "other_scale": {"accuracy": round(other, 4), "loss": round(other_loss, 4)}}
     warnings = []
@@ -500,7 +505,7 @@ def import_network(
     if difference > REBUILD_TOLERANCE:
         raise ImportRefused(f"the rebuilt network's probabilities differ from the file's by up to {difference:.3g} "
                             f"(> {REBUILD_TOLERANCE}); please report this file")
-    warnings, scale_check = scale_warnings(original, plan_, images, labels, input_scale)
+    warnings, scale_check = scale_warnings(original, plan_, images, labels, input_scale, expected)
 
     predicted = served.argmax(axis=1)
     confusion, per_digit = confusion_and_per_digit(labels.astype(np.int64), predicted)
@@ -584,6 +589,43 @@ def _versions() -> dict:
             "numpy": np.__version__}
 
 
+# The prepared drawn set, kept between imports (rendering 2,000 drawings is most of a minute of CPU).
+DRAWN_CACHE = Path(__file__).resolve().parent.parent / "build" / "drawn"
+
+
+def cached_drawn_set(count: int, cache: Path = DRAWN_CACHE):
+    """``train.drawn.prepare_drawn_set(count)``, from ``cache`` when an earlier import prepared the same set.
+
+    The cache file is named by the SHA-256 of everything the set depends on: the count and seed, the drawing
+    and preprocessing code, and the versions of numpy and Pillow that render it. A cache that cannot be
+    written (a read-only checkout) only costs the time.
+    """
+    import PIL
+
+    from train import drawn, drawings
+    from webapp import preprocess
+
+    key = hashlib.sha256()
+    for part in (str(count), str(drawn.DRAWN_SEED), np.__version__, PIL.__version__):
+        key.update(part.encode() + b"\0")
+    for module in (drawings, preprocess, drawn):
+        key.update(Path(module.__file__).read_bytes())
+    path = cache / f"drawn-{count}-{key.hexdigest()[:16]}.npz"
+    if path.is_file():
+        with np.load(path) as stored:
+            return drawn.DrawnSet(stored["images"], stored["labels"], stored["empty"], str(stored["description"]))
+    prepared = drawn.prepare_drawn_set(count)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = cache / f".{path.name}.{os.getpid()}.npz"
+        np.savez(partial, images=prepared.images, labels=prepared.labels, empty=prepared.empty,
+                 description=np.array(prepared.description))
+        os.replace(partial, path)
+    except OSError:
+        pass
+    return prepared
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.import", description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path, help="the Keras model file (.keras)")
@@ -612,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Refuse a bad file before the drawn set is rendered (tens of seconds).
         check_config(read_config(args.file), args.file)
-        drawn_set = drawn.prepare_drawn_set(args.drawn_count or drawn.DRAWN_COUNT)
+        drawn_set = cached_drawn_set(args.drawn_count or drawn.DRAWN_COUNT)
         result = import_network(
             args.file, args.name, args.artifacts or default_artifacts(), mnist.test_images[:count],
             mnist.test_labels[:count], title=args.title, input_scale=args.input_scale, drawn=drawn_set,
