@@ -12,6 +12,7 @@ import pytest
 from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
 from tests.conftest import SCREENSHOTS, SHIPPED_NETWORKS
 from tests.test_import import imported, kinds, model_files  # noqa: F401 - fixtures used here
+from tests.test_page_networks import check_every_layer_shown
 from webapp.gate import GATE_FOLDER
 from webapp.artifacts import ARTIFACTS, discover
 
@@ -56,6 +57,13 @@ def test_imported_networks_are_chosen_and_compared_like_the_shipped_ones(page, o
     page.wait_for_url("**/?model=centroid*")
     assert wait_done(page) == "7"  # the nearest-mean reader, imported with --input-scale 1, reads it
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("name", IMPORTED)
+def test_every_imported_network_shows_all_its_layers_with_its_own_numbers(page, operator_server, name):
+    """The shipped networks' test (tests/test_page_networks.py), on each imported one."""
+    url, folder = operator_server
+    check_every_layer_shown(page, url, folder, name, digit=None)
 
 
 # (network, layer, cell to click: row, column as fractions of the map, the operation it explains)

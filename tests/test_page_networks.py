@@ -112,21 +112,37 @@ def test_the_layers_page_opens_on_the_network_chosen_on_the_drawing_page(page, l
 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_every_network_shows_all_its_layers_with_its_own_numbers(page, live_server, name):
-    page.goto(f"{live_server}/layers?model={name}")
-    assert draw(page, 3, seed=33) == "3"
+    check_every_layer_shown(page, live_server, ARTIFACTS, name, digit="3" if name in SHIPPED_NETWORKS else None)
+    if name == "lenet":
+        page.screenshot(path=os.path.join(SCREENSHOTS, "networks-layers-lenet-desktop.png"))
+
+
+def check_every_layer_shown(page, url: str, folder, name: str, digit: str | None) -> None:
+    """/layers for network ``name`` of ``folder``: a band per layer of its layers.json, in order, each with the
+    network's own numbers (input size, the first convolution's output side, each hidden dense layer's share of the
+    parameters). ``digit``: what it must read the drawn 3 as (None: an untrained network reads what it reads).
+    Used for the imported networks too (tests/test_page_import.py)."""
+    page.goto(f"{url}/layers?model={name}")
+    read = draw(page, 3, seed=33)
+    if digit is not None:
+        assert read == digit
     page.wait_for_selector("#bands:not([hidden]) .band")
     names = page.evaluate("() => [...document.querySelectorAll('#bands .band')].map((band) => band.dataset.testid)")
-    assert names == [f"band-{layer}" for layer in layer_names(name)]
-    layers = json.loads((ARTIFACTS / name / LAYERS_JSON).read_text())["layers"]
+    layers = json.loads((folder / name / LAYERS_JSON).read_text())["layers"]
+    assert names == [f"band-{layer['name']}" for layer in layers]
     size = layers[0]["output_shape"][0]
     text = page.locator("[data-testid=band-input]").text_content()
     assert f"{size}×{size}" in text
     assert ("2-pixel blank border" in text) == (size == 32)
-    conv1 = next(layer for layer in layers if layer["name"] == "conv1")
-    kernel = conv1["settings"]["kernel_size"][0]
-    padding = conv1["padding"][0]  # layers.json's geometry, as the page reads it
-    side = conv1["output_shape"][0]
-    assert f"({size} − {kernel} + 2·{padding}) / 1 + 1 = {side}" in page.locator("[data-testid=band-conv1]").text_content()
+    convolutions = [index for index, layer in enumerate(layers) if layer["kind"] == "Conv2D"]
+    if convolutions:  # the first one's output side, by the rule its band states (layers.json's padding)
+        conv = layers[convolutions[0]]
+        kernel, stride = conv["settings"]["kernel_size"][0], conv["settings"]["strides"][0]
+        top, bottom = conv["padding"][:2]
+        height, side = layers[convolutions[0] - 1]["output_shape"][0], conv["output_shape"][0]
+        rule = f"({height} − {kernel} + 2·{top}) / {stride} + 1 = {side}" if top == bottom else (
+            f"({height} − {kernel} + {top} + {bottom}) / {stride} + 1 = {side}")
+        assert rule in page.locator(f"[data-testid=band-{conv['name']}]").text_content()
     for previous, layer in zip(layers, layers[1:]):
         if layer["kind"] == "MaxPooling2D":
             k, before = layer["settings"]["pool_size"][0], previous["output_shape"][0]
@@ -140,8 +156,6 @@ def test_every_network_shows_all_its_layers_with_its_own_numbers(page, live_serv
         if layer["kind"] == "Dense" and layer["settings"]["units"] != 10:
             share = shown_share(layer["parameters"] / total)
             assert f"{share} of the network's {total:,} parameters" in page.locator(f"[data-testid=band-{layer['name']}]").text_content()
-    if name == "lenet":
-        page.screenshot(path=os.path.join(SCREENSHOTS, "networks-layers-lenet-desktop.png"))
     assert page.console_errors == []
 
 
