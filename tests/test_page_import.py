@@ -123,7 +123,7 @@ def half_unit(text: str) -> float:
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("width", [390, 1280, 1920])
 def test_screenshots_of_an_imported_network(browser, operator_server, lang, scheme, width):
     url, _ = operator_server
     context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme, locale=lang)
