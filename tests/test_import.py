@@ -52,7 +52,7 @@ def every_kind_28():
 
 def every_kind_32():
     """A 32x32x1 input (a Sequential model), a separate ReLU Activation, BatchNormalization without centre,
-    global average pooling and a folded softmax."""
+    global average pooling, a linear Activation and a folded softmax."""
     import keras
     from keras import layers
 
@@ -65,6 +65,7 @@ def every_kind_32():
             layers.BatchNormalization(center=False, name="norm"),
             layers.Activation("relu", name="act"),
             layers.GlobalAveragePooling2D(name="gap"),
+            layers.Activation("linear", name="linear"),
             layers.Dense(10, activation="softmax", name="dense"),
         ]
     )
@@ -101,7 +102,8 @@ def centroid_network(mnist):
             keras.Input(shape=(28, 28)),
             layers.Flatten(name="flatten"),
             layers.Dense(10, activation="sigmoid", name="overlap"),
-            layers.Dense(10, activation="softmax", name="logits"),
+            layers.Dense(10, name="logits"),
+            layers.Softmax(name="probabilities"),  # a Softmax layer of its own, as some scripts write it
         ]
     )
     model.get_layer("overlap").set_weights([kernel, np.full(10, -2.0, np.float32)])
@@ -165,7 +167,8 @@ def test_every_supported_kind_is_imported_and_served(imported):
     assert served_kinds == set(importer.SUPPORTED_KINDS)
     activations = {json.dumps(layer["settings"].get("activation")) for name in discover(artifacts)
                    for layer in json.loads((artifacts / name / LAYERS_JSON).read_text())["layers"] if layer["kind"] == "Activation"}
-    assert activations == {'"relu"', '"sigmoid"', '"tanh"'}
+    assert activations == {'"relu"', '"sigmoid"', '"tanh"', '"linear"'}
+    assert kinds(artifacts, "centroid")[-2:] == [("logits", "Dense"), ("probabilities", "Softmax")]  # the file's own
     # Nothing but the network folders is left (no staging folder).
     assert sorted(path.name for path in artifacts.iterdir()) == discover(artifacts)
 

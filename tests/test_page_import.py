@@ -75,6 +75,7 @@ NEW_KINDS = [
     ("every-kind-28", "pool2", "average-pool"),
     ("every-kind-32", "gap", "global-average-pool"),
     ("every-kind-32", "act", "relu"),
+    ("every-kind-32", "linear", "linear"),
     ("strided-same", "conv1", "conv"),
 ]
 
