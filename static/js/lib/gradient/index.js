@@ -1,11 +1,15 @@
 // One view per operation, chosen by the answer's "operation" (as lib/explain/<operation>.js on /layers).
 
+import * as activation from './activation.js';
+import * as batchnorm from './batchnorm.js';
 import * as conv from './conv.js';
 import * as dense from './dense.js';
+import * as globalpool from './globalpool.js';
 import * as passthrough from './passthrough.js';
 import * as pool from './pool.js';
 import * as relu from './relu.js';
 import * as softmax from './softmax.js';
+import * as zeropad from './zeropad.js';
 
 const VIEWS = {
   conv: conv.renderInput,
@@ -19,6 +23,14 @@ const VIEWS = {
   'softmax-cross-entropy': softmax.renderLoss,
   'cross-entropy': softmax.renderProbability,
   softmax: softmax.renderSoftmax,
+  // The kinds imported networks add (python -m train.import, docs/import.md).
+  sigmoid: activation.render,
+  tanh: activation.render,
+  linear: activation.render,
+  'batch-norm': batchnorm.renderInput,
+  'batch-norm-gamma': batchnorm.renderGamma,
+  'global-average-pool': globalpool.render,
+  'zero-padding': zeropad.render,
 };
 
 /** The view of one gradient cell's terms. */
