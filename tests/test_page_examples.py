@@ -350,3 +350,33 @@ def test_a_random_digits_label_waits_until_the_learner_asks(page, live_server, l
     # A digit whose label the learner chose: nothing to guess, the label comes with the reading.
     page.click("[data-example=mnist][data-label='5']")
     page.wait_for_selector(f"{LABEL}[data-label='5']")
+
+
+@pytest.mark.parametrize(("language", "width"), [("en", 1280), ("ja", 390)])
+def test_a_fresh_layers_page_offers_the_examples_where_the_layers_will_be(browser, live_server, language, width):
+    """A fresh /layers is not an empty pane: it offers examples there, by mouse, tap or keyboard."""
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/layers?lang={language}")
+        start = page.locator("[data-testid=start-examples]")
+        assert start.is_visible()
+        buttons = start.locator("button")
+        assert buttons.count() == 4
+        if language == "ja":
+            assert buttons.first.text_content() == "MNIST のテスト用の数字をランダムに"
+        # The keyboard: the random digit, with Enter.
+        buttons.first.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url("**mnist=*")
+        wait_done(page)
+        page.wait_for_selector("#bands:not([hidden]) .band")
+        assert page.locator("#bands-empty").is_hidden()
+        assert page.evaluate("document.activeElement.dataset.testid") == "example"  # focus stays with the examples
+        # The crossed seven from a fresh visit, by a click.
+        page.goto(f"{live_server}/layers?lang={language}")
+        start.locator("button").nth(2).click()
+        assert wait_done(page) == "7"
+        page.wait_for_selector("#bands:not([hidden]) .band")
+    finally:
+        context.close()

@@ -8,6 +8,7 @@ The playground gives the seeds' printed results exactly.
 from __future__ import annotations
 
 import os
+import re
 from decimal import Decimal
 
 import pytest
@@ -151,6 +152,26 @@ def test_keyboard_chooses_and_moves_the_cell(page, live_server):
     page.wait_for_selector("[data-testid=explain][data-layer=logits][data-at='4'][data-state=done]")
 
 
+def test_the_logits_bars_say_they_are_approximate(page, live_server):
+    """The bars' numbers are the 8-bit encoding's: each says ≈, and is within half a step of the exact value."""
+    draw_on_layers(page, live_server, 3, seed=41)
+    for name in ("logits", "softmax"):
+        shown = page.locator(f"[data-testid=band-{name}] .digit-bar-value").all_text_contents()
+        assert len(shown) == 10 and all(text.startswith("≈ ") for text in shown), shown
+    band = page.locator("[data-testid=band-logits]")
+    texts = band.locator(".digit-bar-value").all_text_contents()
+    note = band.locator(".digit-bars-note").text_content()
+    half = Decimal(re.search(r"±(\d+(?:\.\d+)?)", note).group(1))
+    assert note.startswith("≈: from the 8-bit encoding") and half > 0
+    for digit in (0, 9):
+        answer = click_cell(page, "logits", digit, 0.5, 0.5, kind=".digit-bar")
+        assert answer["at"] == [digit]
+        shown = number(texts[digit].removeprefix("≈ "))
+        # Half a step of the encoding, and half a unit of the two decimals shown.
+        assert abs(shown - Decimal(repr(answer["value"]))) <= half + Decimal("0.005") + Decimal("0.001"), (texts[digit], answer["value"])
+    assert page.console_errors == []
+
+
 def test_enlarge_waits_for_the_cells_answer(page, live_server):
     """While a cell's /api/explain is in flight there is nothing to enlarge: the button is disabled, not a dead click."""
     draw_on_layers(page, live_server, 5, seed=44)
@@ -212,6 +233,55 @@ def test_a_tap_inspects_on_a_phone(browser, live_server):
         os.makedirs(SCREENSHOTS, exist_ok=True)
         page.locator("[data-testid=explain]").scroll_into_view_if_needed()
         page.screenshot(path=os.path.join(SCREENSHOTS, "explain-phone.png"))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_finger_steps_to_one_cell_of_a_28x28_map(browser, live_server, language):
+    """A map's cell is 2.6 px on a phone: tap near, then step buttons a finger can hit move the cell explained."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{live_server}/layers?lang={language}")
+        box = pad_box(page)
+        draw_with_mouse(page, digit_strokes(8, box["width"], seed=46).strokes, box)
+        wait_done(page)
+        page.wait_for_selector("#bands:not([hidden]) .band")
+        target = page.locator("[data-testid=band-conv1] canvas.map").first
+        target.scroll_into_view_if_needed()
+        target.tap()
+        panel = page.locator("[data-testid=explain]")
+        page.wait_for_selector("[data-testid=explain][data-layer=conv1][data-state=done]")
+        row, column, channel = map(int, panel.get_attribute("data-at").split(","))
+        steps = panel.locator("[data-testid=cell-steps]")
+        assert steps.get_attribute("aria-label") == ("Move the cell explained" if language == "en" else "説明するセルを動かす")
+        for button in steps.locator("button").all():
+            size = button.bounding_box()
+            assert size["width"] >= 44 and size["height"] >= 44, size  # a finger's target
+        expected = [row, column]
+        for name, move in (("right", (0, 1)), ("down", (1, 0)), ("left", (0, -1)), ("up", (-1, 0))):
+            step = steps.locator(f"[data-step={name}]")
+            if step.is_disabled():  # at the map's edge
+                continue
+            step.tap()
+            expected = [expected[0] + move[0], expected[1] + move[1]]
+            at = ",".join(map(str, [*expected, channel]))
+            page.wait_for_selector(f"[data-testid=explain][data-at='{at}'][data-state=done]")
+            assert f"{expected[0]}" in steps.locator(".cell-steps-where").text_content()
+        # The keyboard: focus stays on the step pressed, so Enter steps again.
+        panel.locator("[data-step=right]").focus()
+        page.keyboard.press("Enter")
+        expected[1] += 1
+        page.wait_for_selector(f"[data-testid=explain][data-at='{expected[0]},{expected[1]},{channel}'][data-state=done]")
+        assert page.evaluate("document.activeElement.dataset.step") == "right"
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"[data-testid=explain][data-at='{expected[0]},{expected[1] + 1},{channel}'][data-state=done]")
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"explain-steps-phone-{language}.png"))
+        assert errors == []
     finally:
         context.close()
 

@@ -93,4 +93,5 @@ def test_the_playground_names_the_articles_its_examples_come_from(page, live_ser
     # The options still choose the seeds' examples.
     page.select_option("#pg-image", "seed000")
     page.select_option("#pg-kernel", "seed000")
-    assert page.locator("#pg-image option:checked").text_content().endswith("(「ゼロから作るDeepLearning #10」)") or language == "ja"
+    ending = "(「ゼロから作るDeepLearning #10」)" if language == "en" else "（「ゼロから作るDeepLearning #10」）"
+    assert page.locator("#pg-image option:checked").text_content().endswith(ending)

@@ -21,6 +21,14 @@ const prediction = document.querySelector('[data-testid=prediction]');
 const status = document.querySelector('[data-testid=status]');
 const bandsNode = document.querySelector('#bands');
 const emptyNode = document.querySelector('#bands-empty');
+// A fresh visit offers a few examples where the layers will be: each presses its twin among the pad's examples.
+emptyNode.addEventListener('click', (event) => {
+  const start = event.target.closest?.('[data-start]');
+  const twin = start && document.querySelector(`.examples [data-testid=example]${start.dataset.start}`);
+  if (!twin) return;
+  twin.click();
+  twin.focus({ preventScroll: true }); // this pane is about to go: the keyboard stays with the examples
+});
 const tooltip = new CellTooltip(document.querySelector('#tooltip'));
 const zoom = document.querySelector('#zoom');
 const undoButton = document.querySelector('[data-testid=undo]');
@@ -212,6 +220,7 @@ async function explainCell(layerName, at, { focus = 'output' } = {}) {
     if (controller.signal.aborted) return;
     panel.show(answer, layers, index);
     if (focus === 'output') panel.focusOutput();
+    else if (focus?.startsWith('step:')) panel.focusStep(focus.slice(5));
     else if (focus === 'panel') panel.node.scrollIntoView({ block: 'nearest' });
   } catch (error) {
     if (error.name === 'AbortError') return;

@@ -8,6 +8,8 @@ import { extent, greyScale, paintHeatmap, scaleFor } from './colours.js';
 import { formatNumber, language, t, tn } from './i18n.js';
 import { element } from './dom.js';
 
+/** `digits` decimals, with a true minus sign, as the arithmetic panel writes numbers. */
+const fixed = (value, digits) => value.toFixed(digits).replace('-', '−');
 const value3 = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 /** A part of a whole as a percent: whole percents, unless that would round a part to 0% or 100% (99.59% is not all). */
 export function formatShare(fraction) {
@@ -339,10 +341,12 @@ export class Band {
         row.append(element('span', 'digit-bar-label', String(digit)), track, element('span', 'digit-bar-value'));
         this.bars.append(row);
       }
+      // The bars come from the 8-bit encoding: say so, and where the exact value is.
+      this.barsNote = element('p', 'digit-bars-note');
       // Enter explains the top score; a click or tap, any of them.
       this.bars.tabIndex = 0;
       this.bars.setAttribute('aria-label', t('%(layer)s: press Enter to see how the top score was computed', { layer: layer.name }));
-      this.body.append(this.bars);
+      this.body.append(this.bars, this.barsNote);
     } else if (!layer.spatial) {
       this.strip = mapCanvas(layer, 0, 'strip');
       this.strip.tabIndex = 0;
@@ -461,8 +465,16 @@ export class Band {
       }
       fill.classList.toggle('negative', value < 0);
       row.classList.toggle('top', digit === best);
-      row.querySelector('.digit-bar-value').textContent = probabilities ? `${(value * 100).toFixed(1)}%` : value.toFixed(2);
+      const shown = probabilities ? `${fixed(value * 100, 1)}%` : fixed(value, 2);
+      // An 8-bit value is only near the network's (any byte stands for a range of values): ≈, as the note says.
+      row.querySelector('.digit-bar-value').textContent = `≈ ${shown}`;
     });
+    const half = layer.steps[0] / 2;
+    const within = probabilities ? fixed(half * 100, 2) + '%' : fixed(half, 3);
+    this.barsNote.textContent = t(
+      '≈: from the 8-bit encoding, within ±%(half)s. Choose a bar for the exact value.',
+      { half: within },
+    );
     this.legendSlot.replaceChildren();
   }
 }

@@ -155,12 +155,53 @@ export class ExplainPanel {
         layer.channels > 1
           ? t('%(layer)s, map #%(channel)s: the cell explained', { layer: layer.name, channel: at[2] })
           : t('%(layer)s: the cell explained', { layer: layer.name });
-      this.pictures.append(figure(caption, canvas));
+      const shown = figure(caption, canvas);
+      shown.append(this.#steps(layer, at));
+      this.pictures.append(shown);
     }
+  }
+
+  /**
+   * Step buttons beside the layer's map: a finger cannot hit one cell of a 28x28 map on a phone
+   * (2.6 px in the band), so it taps near and steps, a cell at a time, to the one it wants.
+   */
+  #steps(layer, at) {
+    const group = element('div', 'cell-steps');
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', t('Move the cell explained'));
+    group.dataset.testid = 'cell-steps';
+    const where = element('span', 'cell-steps-where', t('row %(row)s, column %(column)s', { row: at[0], column: at[1] }));
+    const moves = [
+      ['up', '↑', t('one cell up'), -1, 0],
+      ['left', '←', t('one cell left'), 0, -1],
+      ['right', '→', t('one cell right'), 0, 1],
+      ['down', '↓', t('one cell down'), 1, 0],
+    ];
+    for (const [name, arrow, label, rows, columns] of moves) {
+      const row = at[0] + rows;
+      const column = at[1] + columns;
+      const button = element('button', `cell-step cell-step-${name}`, arrow);
+      button.type = 'button';
+      button.dataset.step = name;
+      button.setAttribute('aria-label', label);
+      button.title = label;
+      button.disabled = row < 0 || column < 0 || row >= layer.height || column >= layer.width;
+      button.addEventListener('click', () => this.onChoose(layer.name, [row, column, at[2]], { focus: `step:${name}` }));
+      group.append(button);
+    }
+    group.append(where);
+    return group;
   }
 
   focusOutput() {
     this.pictures.querySelector('.explain-output')?.focus();
+  }
+
+  /** After a step: focus stays on the same step button (or the map, at an edge), so it can be pressed again. */
+  focusStep(name) {
+    const button = this.pictures.querySelector(`.cell-step[data-step="${name}"]`);
+    if (button && !button.disabled) button.focus({ preventScroll: true });
+    else this.focusOutput();
   }
 
   /** Slide the window from the top-left corner to its place, stride by stride (unless motion is reduced). */

@@ -30,12 +30,15 @@ export class LayerOutput {
     this.channelMin = min;
     this.channelMax = max;
     this.values = new Float32Array(bytes.length);
+    // A value is within half a step of the network's (0 for a channel of one value): the bars say ≈.
+    this.steps = [];
     for (let channel = 0; channel < this.channels; channel += 1) {
       const low = min[channel];
       const step = (max[channel] - low) / 255;
+      this.steps.push(step);
       for (let index = 0; index < size; index += 1) {
         const at = channel * size + index;
-        this.values[at] = low + bytes[at] * step;
+        this.values[at] = bytes[at] === 255 ? max[channel] : low + bytes[at] * step;
       }
     }
     let smallest = Infinity;
