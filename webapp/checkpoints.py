@@ -27,7 +27,8 @@ Serving: a checkpoint is read when a request first asks for it, and kept in
 a small least-recently-used cache bounded by the bytes of its float32 weights
 (``CheckpointCache``), so a worker's memory stays bounded however many
 checkpoints are touched. A checkpoint is run by the numpy forward pass of
-``webapp.backward`` from its weights; the "final" checkpoint is the served
+``webapp.backward`` from its weights, through ``webapp.admission.offload`` (off the
+gevent loop, so the worker's other requests are served meanwhile); the "final" checkpoint is the served
 (LiteRT) network itself, so it answers exactly as no checkpoint does.
 """
 
@@ -203,10 +204,12 @@ class CheckpointNetwork:
 
     def features(self, image: np.ndarray) -> list[np.ndarray]:
         """Every layer's float32 output (batch axis removed), in model order, the input layer first."""
+        from webapp.admission import offload
         from webapp.backward import forward
 
         batch = self.input_image(image).reshape(1, self.input_size, self.input_size, 1).astype(np.float32)
-        return [output[0] for output in forward(self.layers, self._weights, batch)]
+        # Off the gevent loop (a direct call elsewhere): the worker's other requests go on meanwhile.
+        return [output[0] for output in offload(forward, self.layers, self._weights, batch)]
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Ten float32 probabilities for one uint8 image."""
@@ -268,4 +271,7 @@ class Checkpoints:
             size = sum(value.nbytes for value in weights.values())
             return _by_layer(weights, [info.name for info in network.layers]), size
 
-        return CheckpointNetwork(network, checkpoint, self.cache.get((name, checkpoint), load))
+        from webapp.admission import offload
+
+        # Reading and decoding a checkpoint (the first time it is asked for) runs off the gevent loop too.
+        return CheckpointNetwork(network, checkpoint, self.cache.get((name, checkpoint), lambda: offload(load)))
