@@ -223,7 +223,13 @@ async function explainGate() {
     card.hidden = false;
     gateSection.dataset.state = 'done';
   } catch (error) {
-    if (error.name !== 'AbortError') showError(error);
+    if (error.name === 'AbortError') return;
+    // "Busy": the server asks to come back in a second (as the maps' request does), not an answer to show.
+    if (error.code === 'busy') {
+      setTimeout(() => { if (gateRequest === controller && !gateSection.hidden) explainGate(); }, RETRY_MS);
+      return;
+    }
+    showError(error);
   }
 }
 
