@@ -6,12 +6,18 @@ import numpy as np
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from webapp import attribution
+from webapp.admission import offload
 from webapp.api import admitted, compare_requested, loaded_registry, prepared_image, reading, requested_network
 from webapp.errors import ApiError
 
 bp = Blueprint("why", __name__)
 
 SUBJECTS = ("network", "gate")
+# Methods computed by numpy alone (webapp.backward), run off the event loop with ``offload``: Integrated
+# Gradients takes 10-100 ms per network, and five networks side by side (compare=1) up to several hundred,
+# which would hold a gevent worker's other requests that long. Occlusion reads the patches through the
+# served LiteRT interpreters (a few ms per network), in the request's own greenlet.
+OFFLOADED = ("saliency", "gradient-x-input", "grad-cam", "integrated-gradients")
 
 
 @bp.get("/why")
@@ -127,11 +133,21 @@ def _attribute(network, prepared, method: str, subject_kind: str, target: int | 
     def logits_of(batch: np.ndarray) -> np.ndarray:
         return np.stack([subject.features(one)[top] for one in batch])
 
-    result = attribution.attribute(
-        method, subject.layers, subject.kernels(), image, target, logits_of=logits_of, patch=patch, steps=steps
-    )
-    answer.update({"model": network.name, "of": subject_kind, **result.to_json(), "_cell": result.cell})
+    run = offload if method in OFFLOADED else _direct
+    # The weights are read here, in the request's greenlet (Network.kernels loads them once, under a lock).
+    result, encoded = run(_computed, method, subject.layers, subject.kernels(), image, target, logits_of, patch, steps)
+    answer.update({"model": network.name, "of": subject_kind, **encoded, "_cell": result.cell})
     if subject_kind == "gate":
         answer["target_name"] = "not-a-digit"
         answer["gate_input"] = image.tolist()
     return answer
+
+
+def _computed(method: str, layers, weights, image: np.ndarray, target: int, logits_of, patch: int, steps: int):
+    """The map and its JSON (the rounding of every value is work too), for ``offload``: numpy only."""
+    result = attribution.attribute(method, layers, weights, image, target, logits_of=logits_of, patch=patch, steps=steps)
+    return result, result.to_json()
+
+
+def _direct(function, *args):
+    return function(*args)
