@@ -213,3 +213,16 @@ def test_bad_method_target_and_patch_are_attribution_errors():
     with pytest.raises(attribution.AttributionError) as error:
         attribution.attribute("occlusion", network.layers, network.kernels(), image, 3, patch=1)
     assert error.value.code == "invalid-patch"
+
+
+def test_the_json_numbers_are_seven_significant_digits_as_text_formatting_gives():
+    """``_rows`` rounds a whole map at once; each number is the one float(f"{v:.7g}") gives, at every scale."""
+    rng = np.random.default_rng(0)
+    for exponent in range(-40, 41, 4):
+        values = (rng.standard_normal((28, 28)) * 10.0**exponent).astype(np.float32).astype(np.float64)
+        values[0, :4] = [0.0, -0.0, np.inf, 1234567.5]  # 1234567.5: an exact half, rounded to even by both
+        expected = [[float(f"{value:.7g}") for value in row] for row in values]
+        got = attribution._rows(values)
+        assert [[repr(value) for value in row] for row in got] == [[repr(value) for value in row] for row in expected]
+        assert all(type(value) is float for row in got for value in row)
+        assert attribution._floats(values) == [value for row in expected for value in row]

@@ -568,12 +568,36 @@ def _short(value: float) -> float:
     return float(f"{value:.7g}")
 
 
+def _shortened(array: np.ndarray) -> np.ndarray:
+    """``_short`` of every value at once (float64): the same numbers, without formatting each as text.
+
+    A value v with decimal exponent e becomes round(v * 10^(6 - e)) / 10^(6 - e): the
+    nearest double to its 7-digit decimal, as float(f"{v:.7g}") gives (both round an exact
+    half to even). Powers of ten beyond 10^22 are not exact doubles; those few values (and
+    none of the maps' usual ones) go through ``_short`` itself.
+    """
+    values = np.array(array, dtype=np.float64)
+    finite = np.isfinite(values) & (values != 0)
+    with np.errstate(divide="ignore"):
+        shift = 6 - np.floor(np.log10(np.abs(np.where(finite, values, 1.0)))).astype(int)
+    exact = finite & (np.abs(shift) <= 22)
+    up = exact & (shift >= 0)
+    scale = 10.0 ** shift[up]
+    values[up] = np.round(values[up] * scale) / scale
+    down = exact & (shift < 0)
+    scale = 10.0 ** -shift[down]
+    values[down] = np.round(values[down] / scale) * scale
+    rest = finite & ~exact
+    values[rest] = [_short(value) for value in values[rest]]
+    return values
+
+
 def _rows(array: np.ndarray) -> list[list[float]]:
-    return [[_short(value) for value in row] for row in np.asarray(array, dtype=np.float64)]
+    return _shortened(array).tolist()
 
 
 def _floats(array: np.ndarray) -> list[float]:
-    return [_short(value) for value in np.asarray(array, dtype=np.float64).ravel()]
+    return _shortened(array).ravel().tolist()
 
 
 def attribute(
