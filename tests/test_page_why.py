@@ -3,6 +3,7 @@ cell chosen by mouse, by tap and by keyboard shows the API's numbers; the gate's
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -183,6 +184,28 @@ def test_a_letter_shows_why_it_is_not_a_digit(page, live_server):
     assert wait_done(page, timeout=SLOW) == "1"
     assert not gate.is_visible()
     assert page.console_errors == []
+
+
+def test_the_gates_explanation_asks_again_after_a_busy_answer(page, live_server):
+    """A 503 "busy" (a loaded worker) is not the end: a second later the page asks again, as for the maps."""
+    refused = []
+
+    def busy_once(route):
+        if "of=gate" in route.request.url and not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=503, content_type="application/json", headers={"Retry-After": "1"},
+                          body=json.dumps({"error": {"code": "busy", "message": "the server is overloaded right now"}}))
+        else:
+            route.continue_()
+
+    page.route("**/api/attribution*", busy_once)
+    open_why(page, live_server, "?method=saliency")
+    with page.expect_response(lambda response: "of=gate" in response.url and response.status == 200,
+                              timeout=SLOW) as response:
+        page.click("[data-testid=example][data-example=not-a-digit]")
+    assert len(refused) == 1 and response.value.json()["of"] == "gate"
+    page.wait_for_selector("[data-testid=gate-explanation][data-state=done]", timeout=SLOW)
+    assert page.locator("[data-testid=gate-explanation] canvas").count() == 1
 
 
 @pytest.mark.parametrize(
