@@ -155,16 +155,24 @@ def convolution_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -
 
 
 def _convolution_by_position(x: np.ndarray, kernel: np.ndarray, strides, pads, out_h: int, out_w: int) -> np.ndarray:
-    """sum over kernel positions (ky, kx) of the input cells under W[ky, kx] . W[ky, kx]: (N * OH * OW, F)."""
+    """sum over kernel positions (ky, kx) of the input cells under W[ky, kx] . W[ky, kx]: (N * OH * OW, F).
+
+    The rows are put first, (H, N, W, C), so that for one kernel column the
+    cells under each kernel row are one contiguous block: one copy per kernel
+    column instead of one per position.
+    """
     top, bottom, left, right = pads
     image = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)]) if any(pads) else x
-    out = np.zeros((x.shape[0] * out_h * out_w, kernel.shape[-1]), np.result_type(x, kernel))
-    for row in range(kernel.shape[0]):
-        rows = slice(row, row + strides[0] * (out_h - 1) + 1, strides[0])
-        for column in range(kernel.shape[1]):
-            columns = slice(column, column + strides[1] * (out_w - 1) + 1, strides[1])
-            out += image[:, rows, columns, :].reshape(-1, x.shape[-1]) @ kernel[row, column]
-    return out
+    rows_first = image.transpose(1, 0, 2, 3)
+    out = np.zeros((out_h * x.shape[0] * out_w, kernel.shape[-1]), np.result_type(x, kernel))
+    for column in range(kernel.shape[1]):
+        columns = slice(column, column + strides[1] * (out_w - 1) + 1, strides[1])
+        under = np.ascontiguousarray(rows_first[:, :, columns, :])  # (H + pads, N, OW, C)
+        for row in range(kernel.shape[0]):
+            rows = slice(row, row + strides[0] * (out_h - 1) + 1, strides[0])
+            out += under[rows].reshape(-1, x.shape[-1]) @ kernel[row, column]
+    # (OH, N, OW, F) back to (N, OH, OW, F), flat.
+    return out.reshape(out_h, x.shape[0], out_w, -1).transpose(1, 0, 2, 3).reshape(-1, kernel.shape[-1])
 
 
 def convolution_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
