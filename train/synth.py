@@ -6,7 +6,10 @@ both, for training only: each glyph is built from random parameters (how long
 the 1's flag is, where the 7's bar crosses, ...), its control points jittered
 one by one, drawn with a random pen and a smooth wobble, and put through the
 server's own preprocessing (``webapp.preprocess.to_mnist``), so it reaches the
-network exactly as a drawing on the page would.
+network exactly as a drawing on the page would. A third of each class is typed
+instead: characters in the training fonts (``train/fonts.py``), bent like
+handwriting. Besides letters, symbols, dashes and scribbles, the not-digits
+include random strokes, pieces of digits and two digits side by side.
 
 It shares no shapes and no randomness with ``train/drawings.py``, the
 evaluation generator: the figures ``make eval`` prints are measured on
@@ -280,6 +283,40 @@ def _table(glyphs: dict[str, Glyph]) -> Maker:
     return lambda rng: glyphs[names[int(rng.integers(len(names)))]]
 
 
+def random_strokes(rng):
+    """Two to four short smooth strokes scattered in the box, none a digit on its own."""
+    strokes = []
+    for _ in range(int(rng.integers(2, 5))):
+        start = rng.uniform(0.0, 0.8, size=2)
+        points = start + np.cumsum(rng.normal(0.0, 0.12, size=(int(rng.integers(2, 6)), 2)), axis=0)
+        strokes.append([(float(x), float(y)) for x, y in np.vstack([start, points])])
+    return strokes
+
+
+# Digits whose pieces are not digits themselves (a piece of a 1 or a 7 is a 1).
+PARTIAL_DIGITS = (0, 2, 3, 5, 6, 8, 9)
+
+
+def partial_digit(rng):
+    """A fifth to under a half of a digit's strokes: a hook, an arc, a piece of a loop, as when a drawing stops early."""
+    digit = PARTIAL_DIGITS[int(rng.integers(len(PARTIAL_DIGITS)))]
+    points = np.concatenate([np.asarray(stroke, dtype=np.float64) for stroke in _pick(rng, DIGIT_MAKERS[digit])(rng)])
+    lengths = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    keep = _u(rng, 0.2, 0.45) * lengths[-1]
+    start = _u(rng, 0.0, lengths[-1] - keep)
+    samples = np.linspace(start, start + keep, 24)
+    return [[(float(np.interp(at, lengths, points[:, 0])), float(np.interp(at, lengths, points[:, 1]))) for at in samples]]
+
+
+def two_digits(rng):
+    """Two digits side by side, as when a number is written in the box for one digit."""
+    first, second = (int(digit) for digit in rng.integers(0, 10, size=2))
+    gap = _u(rng, 0.75, 1.1)
+    left = _pick(rng, DIGIT_MAKERS[first])(rng)
+    right = _pick(rng, DIGIT_MAKERS[second])(rng)
+    return [*left, *[[(x + gap, y) for x, y in stroke] for stroke in right]]
+
+
 NON_DIGIT_MAKERS: list[tuple[Maker, float]] = [
     (_table(LETTERS), 3.0),
     (_table(SYMBOLS), 3.0),
@@ -290,7 +327,29 @@ NON_DIGIT_MAKERS: list[tuple[Maker, float]] = [
     (hatching, 0.6),
     (blob, 0.3),
     (dots, 0.4),
+    (random_strokes, 1.2),
+    (partial_digit, 0.6),
+    (two_digits, 1.2),
 ]
+
+# Of each class, this fraction is typed in a training font (train/fonts.py) and bent like handwriting:
+# letters, symbols and digit pairs for "not a digit", single digits for the digits.
+TYPED_FRACTION = 0.35
+TYPED_PAIR_FRACTION = 0.15  # of the typed non-digits: two digits typed side by side ("47")
+
+
+def typed(rng: np.random.Generator, label: int) -> Image.Image | None:
+    """A typed character (or, for NOT_A_DIGIT, sometimes two digits) in a random training font."""
+    from train.fonts import DIGIT_CHARACTERS, NOT_DIGIT_CHARACTERS, font_files, hand_typed
+
+    files = font_files()
+    if label != NOT_A_DIGIT:
+        text = str(label)
+    elif rng.uniform() < TYPED_PAIR_FRACTION:
+        text = "".join(DIGIT_CHARACTERS[int(index)] for index in rng.integers(0, 10, size=2))
+    else:
+        text = NOT_DIGIT_CHARACTERS[int(rng.integers(len(NOT_DIGIT_CHARACTERS)))]
+    return hand_typed(rng, files[int(rng.integers(len(files)))], text)
 
 
 def _pick(rng: np.random.Generator, makers: list[tuple[Maker, float]]) -> Maker:
@@ -343,9 +402,11 @@ def render_glyph(rng: np.random.Generator, glyph: Glyph) -> Image.Image:
 
 
 def synthetic_set(
-    count: int, seed: int, non_digit_fraction: float = 0.5
+    count: int, seed: int, non_digit_fraction: float = 0.5, typed_fraction: float = TYPED_FRACTION
 ) -> tuple[np.ndarray, np.ndarray]:
     """``count`` drawings in MNIST format through the server's preprocessing.
+
+    ``typed_fraction`` of them are typed in the training fonts (``train/fonts.py``), the rest drawn from strokes.
 
     Returns:
         uint8 images (count, 28, 28) and labels: the digit, or ``NOT_A_DIGIT``.
@@ -359,11 +420,15 @@ def synthetic_set(
     index = 0
     while index < count:
         if rng.uniform() < non_digit_fraction:
-            label, glyph = NOT_A_DIGIT, _pick(rng, NON_DIGIT_MAKERS)(rng)
+            label = NOT_A_DIGIT
+            make = lambda: _pick(rng, NON_DIGIT_MAKERS)(rng)  # noqa: E731
         else:
             label = int(rng.choice(10, p=DIGIT_WEIGHTS / DIGIT_WEIGHTS.sum()))
-            glyph = _pick(rng, DIGIT_MAKERS[label])(rng)
-        prepared = to_mnist(render_glyph(rng, glyph))
+            make = lambda: _pick(rng, DIGIT_MAKERS[label])(rng)  # noqa: E731
+        drawing = typed(rng, label) if rng.uniform() < typed_fraction else render_glyph(rng, make())
+        if drawing is None:  # the font lacks the character
+            continue
+        prepared = to_mnist(drawing)
         if prepared.empty:
             continue
         images[index], labels[index] = prepared.image, label
