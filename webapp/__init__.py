@@ -93,7 +93,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from webapp import admission, api, checkpoints_api, errors, i18n, learn, logs, metrics, pages, testset
+    from webapp import admission, api, checkpoints_api, classroom, errors, i18n, learn, logs, metrics, pages, testset
     from webapp import why
 
     logs.init_app(app)  # first: every answer, errors included, carries its X-Request-ID
@@ -105,6 +105,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(why.bp)  # the attribution maps: /why and POST /api/attribution
     app.register_blueprint(learn.bp)  # the learning page: /learn, POST /api/learn, /api/learn/explain
     metrics.init_app(app)  # before admission's body reading, so a request's time includes its body's
+    classroom.init_app(app)
     admission.init_app(app)
     app.register_blueprint(checkpoints_api.bp)  # GET /api/checkpoints: each checkpoint's accuracy and confusion
     return app

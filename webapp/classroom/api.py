@@ -1,0 +1,291 @@
+"""The classroom's JSON API: open a class, keep a drawing with consent, the class's figures, exports, deletion.
+
+Who may do what: anyone with the class code may add a drawing (with
+consent); the teacher token reads, exports and deletes everything of its
+class; a drawing's delete token deletes that drawing only. A missing token
+is a 401 and a wrong one a 403, the same whether or not the class or the
+drawing exists, so a guessed code or id learns nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.api import admitted, loaded_registry, prepared_image, reading
+from webapp.classroom import exports, figures, tokens
+from webapp.classroom.models import Classroom, Drawing
+from webapp.classroom.store import count_drawings, get_session, now, purge_when_due
+from webapp.errors import ApiError
+
+bp = Blueprint("classroom_api", __name__, url_prefix="/api/classes")
+
+MAX_LIST = 200
+
+
+@bp.before_request
+def _purge() -> None:
+    purge_when_due()
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "this needs a token: send Authorization: Bearer <token>",
+                    {"WWW-Authenticate": 'Bearer realm="classroom"'})
+
+
+def forbidden() -> ApiError:
+    return ApiError(403, "forbidden", "the token does not allow this; use the teacher token of this class "
+                    "(or, to delete one drawing, the delete token it was given)")
+
+
+def find_class(code: str) -> Classroom | None:
+    return get_session().scalar(select(Classroom).where(Classroom.code == tokens.normalise_code(code)))
+
+
+def teacher_class(code: str) -> Classroom:
+    """The class ``code`` names, when the request carries its teacher token; else 401/403 (never 404)."""
+    token = bearer_token()
+    if token is None:
+        raise unauthorized()
+    classroom = find_class(code)
+    if not tokens.matches(token, classroom.teacher_token_hash if classroom else None):
+        raise forbidden()
+    return classroom
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def retention() -> timedelta:
+    return timedelta(days=float(current_app.config["CLASSROOM_RETENTION_DAYS"]))
+
+
+@bp.post("")
+def create_class() -> tuple[Response, int]:
+    """Open a class: a code for the board and a secret teacher token."""
+    admin = current_app.config.get("CLASSROOM_ADMIN_TOKEN")
+    if admin:
+        token = bearer_token()
+        if token is None:
+            raise unauthorized()
+        if not tokens.matches(token, tokens.hashed(str(admin))):
+            raise forbidden()
+    session = get_session()
+    teacher_token = tokens.new_token()
+    moment = now()
+    for _attempt in range(5):
+        code = tokens.new_code()
+        session.add(Classroom(code=code, teacher_token_hash=tokens.hashed(teacher_token), created_at=moment,
+                              window_start=moment, window_count=0))
+        try:
+            session.commit()
+            break
+        except IntegrityError:  # the code was taken: draw another
+            session.rollback()
+    else:
+        raise ApiError(503, "busy", "no free class code was found; retry")
+    return jsonify(code=code, teacher_token=teacher_token), 201
+
+
+def _label() -> int:
+    text = request.args.get("label", "")
+    if text not in [str(digit) for digit in range(10)]:
+        raise ApiError(400, "invalid-label", f"label must be the digit drawn, 0 to 9; got {text[:20]!r}")
+    return int(text)
+
+
+@bp.get("/<code>/join")
+def join(code: str) -> Response:
+    """Say whether a class with this code takes drawings, and how long they are kept."""
+    classroom = find_class(code)
+    if classroom is None:
+        raise ApiError(404, "unknown-class", "no class has this code; check the code on the board")
+    return jsonify(code=classroom.code, retention_days=current_app.config["CLASSROOM_RETENTION_DAYS"])
+
+
+@bp.post("/<code>/drawings")
+def add_drawing(code: str) -> tuple[Response, int]:
+    """Keep one labelled drawing for the class, with the student's consent; answer every network's reading."""
+    if request.args.get("consent") != "true":
+        raise ApiError(400, "consent-required", "a drawing is kept only with consent=true: tick the box "
+                       "that says this drawing may be kept for the class; nothing was stored")
+    label = _label()
+    if find_class(code) is None:
+        raise ApiError(404, "unknown-class", "no class has this code; check the code on the board")
+    return admitted(lambda: _store_drawing(tokens.normalise_code(code), label))()
+
+
+def _store_drawing(code: str, label: int) -> tuple[Response, int]:
+    prepared = prepared_image()
+    if prepared.empty:
+        raise ApiError(400, "empty-drawing", "nothing was drawn (or only a speck); draw the digit, then send it")
+    registry = loaded_registry()
+    readings = {}
+    for name in registry.names:
+        network = registry.get(name)
+        probabilities = network.predict(prepared.image)
+        answer = reading(prepared, network, probabilities, registry.gate)
+        readings[name] = {"digit": answer["digit"], "best": int(np.argmax(answer["probabilities"])),
+                          "confidence": round(answer["confidence"], 4), "reason": answer["reason"]}
+
+    config = current_app.config
+    session = get_session()
+    moment = now()
+    window_began = moment - timedelta(seconds=float(config["CLASSROOM_RATE_WINDOW_SECONDS"]))
+    expired = Classroom.window_start <= window_began
+    # The first statement writes, so it takes the write lock at once (SQLite) or locks the class's
+    # row (PostgreSQL): the count below cannot race another drawing of the same class.
+    row = session.execute(
+        update(Classroom)
+        .where(Classroom.code == code)
+        .values(window_start=case((expired, moment), else_=Classroom.window_start),
+                window_count=case((expired, 1), else_=Classroom.window_count + 1))
+        .returning(Classroom.id, Classroom.window_count)
+    ).first()
+    if row is None:  # deleted a moment ago
+        session.rollback()
+        raise ApiError(404, "unknown-class", "no class has this code; check the code on the board")
+    class_id, window_count = row
+    if window_count > config["CLASSROOM_RATE_LIMIT"]:
+        session.rollback()
+        raise ApiError(429, "rate-limited", f"this class sent more than {config['CLASSROOM_RATE_LIMIT']} drawings "
+                       f"in {config['CLASSROOM_RATE_WINDOW_SECONDS']:g} s; wait a little and send it again",
+                       {"Retry-After": str(int(config["CLASSROOM_RATE_WINDOW_SECONDS"]))})
+    if count_drawings(session, class_id) >= config["CLASSROOM_MAX_DRAWINGS"]:
+        session.rollback()
+        raise ApiError(409, "class-full", f"this class already keeps {config['CLASSROOM_MAX_DRAWINGS']} drawings, "
+                       "its limit; the teacher can delete some")
+    delete_token = tokens.new_token()
+    drawing = Drawing(public_id=tokens.new_public_id(), class_id=class_id, label=label,
+                      image=prepared.image.astype(np.uint8).tobytes(), readings=readings,
+                      delete_token_hash=tokens.hashed(delete_token), created_at=moment)
+    session.add(drawing)
+    session.commit()  # durable before the 201 (SQLite: WAL + synchronous=FULL; PostgreSQL: synchronous_commit)
+    public = {name: {key: value[key] for key in ("digit", "confidence", "reason")} for name, value in readings.items()}
+    return jsonify(id=drawing.public_id, delete_token=delete_token, label=label, readings=public,
+                   pixels=base64.b64encode(drawing.image).decode("ascii"),
+                   expires=(moment + retention()).isoformat()), 201
+
+
+@bp.get("/<code>")
+def class_figures(code: str) -> Response:
+    """The class's figures: drawings per digit, each network's accuracy and confusion matrix."""
+    classroom = teacher_class(code)
+    session = get_session()
+    rows = session.execute(
+        select(Drawing.label, Drawing.readings, Drawing.created_at).where(Drawing.class_id == classroom.id)
+    ).all()
+    answer = figures.class_figures(rows, loaded_registry())
+    oldest = min((as_utc(row.created_at) for row in rows), default=None)
+    answer.update(
+        code=classroom.code,
+        created_at=as_utc(classroom.created_at).isoformat(),
+        retention_days=current_app.config["CLASSROOM_RETENTION_DAYS"],
+        next_deletion=(oldest + retention()).isoformat() if oldest else None,
+        limits={"drawings": current_app.config["CLASSROOM_MAX_DRAWINGS"],
+                "per_window": current_app.config["CLASSROOM_RATE_LIMIT"],
+                "window_seconds": current_app.config["CLASSROOM_RATE_WINDOW_SECONDS"]},
+        finetuned=figures.finetuned(current_app.config["ARTIFACTS_DIR"], classroom.code),
+    )
+    response = jsonify(answer)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/<code>/drawings")
+def list_drawings(code: str) -> Response:
+    """The class's drawings, newest first; ``label``, ``model`` + ``predicted`` pick a confusion-matrix cell."""
+    classroom = teacher_class(code)
+    query = select(Drawing).where(Drawing.class_id == classroom.id).order_by(Drawing.created_at.desc(), Drawing.id.desc())
+    if request.args.get("label") is not None:
+        query = query.where(Drawing.label == _label())
+    drawings = get_session().scalars(query).all()
+    model, predicted = request.args.get("model"), request.args.get("predicted")
+    if model is not None or predicted is not None:
+        if predicted not in [str(digit) for digit in range(10)] or not model:
+            raise ApiError(400, "invalid-cell", "a cell is model=<name>&predicted=<0-9> (with label=<0-9>)")
+        drawings = [drawing for drawing in drawings
+                    if drawing.readings.get(model, {}).get("best") == int(predicted)]
+    offset = _whole("offset", 0, 1_000_000, 0)
+    limit = _whole("limit", 1, MAX_LIST, 100)
+    response = jsonify(total=len(drawings), drawings=[
+        {"id": drawing.public_id, "label": drawing.label, "created_at": as_utc(drawing.created_at).isoformat(),
+         "pixels": base64.b64encode(drawing.image).decode("ascii"),
+         "readings": {name: {key: value.get(key) for key in ("digit", "best", "confidence")}
+                      for name, value in drawing.readings.items()}}
+        for drawing in drawings[offset : offset + limit]
+    ])
+    response.cache_control.no_store = True
+    return response
+
+
+def _whole(name: str, low: int, high: int, default: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ApiError(400, f"invalid-{name}", f"{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+@bp.get("/<code>/export")
+def export(code: str) -> Response:
+    """The class's images and labels as a zip: MNIST's IDX files, CSV or npz."""
+    classroom = teacher_class(code)
+    kind = request.args.get("format", "idx")
+    if kind not in exports.FORMATS:
+        raise ApiError(400, "invalid-format", f"format must be one of {', '.join(exports.FORMATS)}; got {kind[:20]!r}")
+    rows = get_session().execute(
+        select(Drawing.image, Drawing.label).where(Drawing.class_id == classroom.id).order_by(Drawing.id)
+    ).all()
+    images = np.frombuffer(b"".join(row.image for row in rows), dtype=np.uint8).reshape(len(rows), 28, 28)
+    labels = np.array([row.label for row in rows], dtype=np.uint8)
+    response = current_app.response_class(exports.zipped(kind, images, labels), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="class-{classroom.code.lower()}-{kind}.zip"'
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.delete("/<code>/drawings/<drawing_id>")
+def delete_drawing(code: str, drawing_id: str) -> tuple[str, int]:
+    """Delete one drawing: its own delete token, or the class's teacher token."""
+    token = bearer_token()
+    if token is None:
+        raise unauthorized()
+    session = get_session()
+    found = session.execute(
+        select(Drawing.id, Drawing.delete_token_hash, Classroom.teacher_token_hash)
+        .join(Classroom, Drawing.class_id == Classroom.id)
+        .where(Classroom.code == tokens.normalise_code(code), Drawing.public_id == drawing_id)
+    ).first()
+    own = tokens.matches(token, found.delete_token_hash if found else None)
+    teacher = tokens.matches(token, found.teacher_token_hash if found else None)
+    if not (own or teacher):
+        raise forbidden()
+    session.execute(delete(Drawing).where(Drawing.id == found.id))
+    session.commit()
+    return "", 204
+
+
+@bp.delete("/<code>")
+def delete_class(code: str) -> tuple[str, int]:
+    """Delete the class and every drawing of it."""
+    classroom = teacher_class(code)
+    session = get_session()
+    session.execute(delete(Drawing).where(Drawing.class_id == classroom.id))
+    session.execute(delete(Classroom).where(Classroom.id == classroom.id))
+    session.commit()
+    return "", 204

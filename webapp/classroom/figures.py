@@ -1,0 +1,71 @@
+"""A class's figures from its stored readings: per digit, per network, the hardest digits; the fine-tuned card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+DIGITS = 10
+
+
+def finetuned_name(code: str) -> str:
+    """The served network fine-tuned on a class's drawings (``make finetune CLASS=<code>``)."""
+    return f"class-{code.lower()}"
+
+
+def class_figures(rows, registry) -> dict:
+    """``{"drawings", "per_digit", "models": {name: {"accuracy", "mnist_accuracy", "confusion",
+    "per_digit_accuracy", "drawings"}}, "hardest": [...]}`` from (label, readings) rows.
+
+    A network's accuracy and confusion matrix use its most probable digit
+    (``best``), as MNIST's test accuracy on its card does, so the two figures
+    compare; a drawing it declined to read (uncertain, not a digit) still
+    counts where its top probability fell. Networks served now come first
+    (the default first), then any that read older drawings only.
+    """
+    per_digit = [0] * DIGITS
+    confusions: dict[str, np.ndarray] = {}
+    for row in rows:
+        per_digit[row.label] += 1
+        for name, reading in row.readings.items():
+            matrix = confusions.setdefault(name, np.zeros((DIGITS, DIGITS), dtype=np.int64))
+            matrix[row.label, int(reading["best"])] += 1
+    served = list(registry.names)
+    names = [name for name in served if name in confusions] + sorted(set(confusions) - set(served))
+    models = {}
+    right_per_digit = np.zeros(DIGITS)
+    readings_per_digit = np.zeros(DIGITS)
+    for name in names:
+        matrix = confusions[name]
+        total = int(matrix.sum())
+        rows_sum = matrix.sum(axis=1)
+        mnist = registry.get(name).summary()["accuracy"].get("mnist_test") if name in served else None
+        models[name] = {
+            "accuracy": round(float(np.trace(matrix) / total), 5) if total else None,
+            "mnist_accuracy": mnist,
+            "drawings": total,
+            "per_digit_accuracy": [round(float(matrix[d, d] / rows_sum[d]), 5) if rows_sum[d] else None
+                                   for d in range(DIGITS)],
+            "confusion": matrix.tolist(),
+        }
+        right_per_digit += np.diag(matrix)
+        readings_per_digit += rows_sum
+    # The hardest digits: those the networks together read right least often (digits never drawn left out).
+    hardest = sorted(
+        ({"digit": d, "accuracy": round(float(right_per_digit[d] / readings_per_digit[d]), 5),
+          "drawings": per_digit[d]} for d in range(DIGITS) if readings_per_digit[d]),
+        key=lambda entry: (entry["accuracy"], -entry["drawings"]),
+    )
+    return {"drawings": sum(per_digit), "per_digit": per_digit, "models": models, "hardest": hardest}
+
+
+def finetuned(artifacts: str | Path, code: str) -> dict | None:
+    """The comparison ``train.finetune`` wrote into the class network's card, or None."""
+    card_path = Path(artifacts) / finetuned_name(code) / "card.json"
+    try:
+        card = json.loads(card_path.read_text())
+        return {"model": finetuned_name(code), **card["classroom"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

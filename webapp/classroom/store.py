@@ -1,0 +1,235 @@
+"""The classroom's database: one engine per process, one session per request, migrations, the purge.
+
+As flaskr's ``db.py``: ``get_session()`` per request, ``init_app(app)``
+registers the teardown and the CLI commands, and nothing connects at import
+time. ``DATABASE_URL`` chooses the store:
+
+- unset: a SQLite file in the instance folder, in WAL mode with
+  ``synchronous=FULL``, so a committed drawing survives a killed process
+  (and the machine losing power);
+- ``postgresql+psycopg://user:password@host/db``: PostgreSQL through psycopg 3,
+  for several servers sharing one store.
+
+The engine is made in the process that uses it (after gunicorn's fork): a
+pooled connection inherited from a parent must never be used by a child.
+The first use in a process brings the schema up to date with Alembic
+(``migrations/``), under a lock that keeps two workers or two servers from
+migrating at once; ``python -m webapp.classroom migrate`` does it by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from webapp.classroom.models import Classroom, Drawing
+from webapp.process_local import per_process
+
+log = logging.getLogger(__name__)
+
+SQLITE_FILE = "classroom.sqlite3"
+# Any number, the same in every process: PostgreSQL's advisory lock for migrations.
+MIGRATION_LOCK_KEY = 2207_2026
+# Seconds a SQLite writer waits for another's lock before giving up.
+SQLITE_BUSY_SECONDS = 15
+
+DEFAULTS = {
+    "DATABASE_URL": None,  # None: sqlite:///<instance folder>/classroom.sqlite3
+    "CLASSROOM_ADMIN_TOKEN": None,  # set: creating a class needs "Authorization: Bearer <it>"
+    "CLASSROOM_RETENTION_DAYS": 30,
+    "CLASSROOM_MAX_DRAWINGS": 10_000,  # per class
+    "CLASSROOM_RATE_LIMIT": 600,  # drawings per class per window
+    "CLASSROOM_RATE_WINDOW_SECONDS": 60,
+    "CLASSROOM_PURGE_INTERVAL_SECONDS": 600,  # how often a process deletes expired drawings
+    "CLASSROOM_MIGRATE": True,  # bring the schema up to date on first use
+}
+
+
+def migrations_dir() -> Path:
+    """``migrations/`` at the top of a checkout, ``webapp/_migrations`` in an installed package."""
+    package = Path(__file__).resolve().parent.parent
+    for folder in (package.parent / "migrations", package / "_migrations"):
+        if (folder / "env.py").is_file():
+            return folder
+    raise RuntimeError(f"digit-lens is incompletely installed: no migrations/ folder beside {package}")
+
+
+def database_url(app: Flask) -> str:
+    """The configured URL, or the default SQLite file in the instance folder."""
+    url = app.config.get("DATABASE_URL")
+    if url:
+        return str(url)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(app.instance_path) / SQLITE_FILE}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, full sync, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        # pre_ping: a server restarted between requests costs a reconnect, not an error.
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_settings(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: every commit's WAL frames are fsynced before COMMIT returns (NORMAL may
+        # lose the last commits on power loss), so a 201 means the drawing is on disk.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine):
+    """Hold a lock that only one migrating process at a time can have, across servers."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        if not database or database == ":memory:":
+            yield None
+            return
+        with open(f"{database}.migrate-lock", "a+") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                with engine.begin() as connection:
+                    yield connection
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        # Released when this transaction ends; a second server waits here until the first has migrated.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        yield connection
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (from empty, or from any earlier revision), one process at a time."""
+    from alembic import command
+
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with _migration_lock(engine) as connection:
+        if connection is None:
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            return
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+class Store:
+    """This process's engine (made after the fork) and the time of its last purge."""
+
+    def __init__(self, app: Flask):
+        self.url = database_url(app)
+        self.engine = make_engine(self.url)
+        self.migrated = not app.config["CLASSROOM_MIGRATE"]
+        self.last_purge = 0.0
+        self.lock = threading.Lock()
+
+    def ready(self) -> Engine:
+        """The engine, the schema brought up to date first if this process has not yet."""
+        if not self.migrated:
+            with self.lock:
+                if not self.migrated:
+                    migrate(self.engine)
+                    self.migrated = True
+        return self.engine
+
+
+def get_store(app: Flask | None = None) -> Store:
+    app = app or current_app._get_current_object()
+    return per_process(app, "digit_lens_classroom", lambda: Store(app))
+
+
+def get_session() -> Session:
+    """This request's session (closed at the request's end)."""
+    if "classroom_session" not in g:
+        g.classroom_session = Session(get_store().ready(), expire_on_commit=False)
+    return g.classroom_session
+
+
+def close_session(_error: BaseException | None = None) -> None:
+    session = g.pop("classroom_session", None)
+    if session is not None:
+        session.close()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def purge(session: Session, retention_days: float, at: datetime | None = None) -> tuple[int, int]:
+    """Delete drawings older than the retention period, and classes that old with no drawing left.
+
+    Returns (drawings deleted, classes deleted).
+    """
+    cutoff = (at or now()) - timedelta(days=float(retention_days))
+    drawings = session.execute(delete(Drawing).where(Drawing.created_at < cutoff)).rowcount
+    empty_and_old = (
+        select(Classroom.id)
+        .where(Classroom.created_at < cutoff)
+        .where(~select(Drawing.id).where(Drawing.class_id == Classroom.id).exists())
+    )
+    classes = session.execute(delete(Classroom).where(Classroom.id.in_(empty_and_old))).rowcount
+    session.commit()
+    return drawings, classes
+
+
+def purge_when_due() -> None:
+    """Purge at most every CLASSROOM_PURGE_INTERVAL_SECONDS in this process (cheap: an indexed delete)."""
+    store = get_store()
+    interval = float(current_app.config["CLASSROOM_PURGE_INTERVAL_SECONDS"])
+    if time.monotonic() - store.last_purge < interval:
+        return
+    store.last_purge = time.monotonic()
+    drawings, classes = purge(get_session(), current_app.config["CLASSROOM_RETENTION_DAYS"])
+    if drawings or classes:
+        log.info("classroom purge: %d drawings and %d classes past retention deleted", drawings, classes)
+
+
+def count_drawings(session: Session, class_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Drawing).where(Drawing.class_id == class_id)) or 0
+
+
+def configure(app: Flask) -> None:
+    """Fill in the classroom's settings: test config and ``DIGIT_LENS_*`` first, then the bare
+    environment variables the docs name (``DATABASE_URL``, ``CLASSROOM_*``), then the defaults."""
+    for key, default in DEFAULTS.items():
+        if key in app.config:
+            continue
+        value = os.environ.get(key)
+        app.config[key] = default if value is None or value == "" else value
+    for key in ("CLASSROOM_MAX_DRAWINGS", "CLASSROOM_RATE_LIMIT"):
+        app.config[key] = int(app.config[key])
+    for key in ("CLASSROOM_RETENTION_DAYS", "CLASSROOM_RATE_WINDOW_SECONDS", "CLASSROOM_PURGE_INTERVAL_SECONDS"):
+        app.config[key] = float(app.config[key])
+    if isinstance(app.config["CLASSROOM_MIGRATE"], str):
+        app.config["CLASSROOM_MIGRATE"] = app.config["CLASSROOM_MIGRATE"].lower() not in ("0", "false", "no")
