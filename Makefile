@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export DIGIT_LENS_DATA ?= $(DATA_DIR)
 
-.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium nginx fonts npm clean translations translations-update import
+.PHONY: run test train drawn bench data eval loadtest install install-test lock chromium nginx fonts npm clean translations translations-update import finetune
 
 # Every install comes from a lock: exact versions and SHA-256 hashes of every Python package, direct
 # and transitive (docs/operating.md says why uv). requirements/serve.txt is what `make run` needs;
@@ -28,6 +28,12 @@ test: $(VENV)/.installed-test chromium nginx fonts data
 train: $(VENV)/.installed-test fonts data
 	$(BIN)/python -m train --data-dir $(DATA_DIR) $(if $(MODEL),--model $(MODEL))
 	$(if $(MODEL),,$(BIN)/python -m train.gate --data-dir $(DATA_DIR))
+
+# A network fine-tuned on MNIST + one class's drawings, served as class-<code> after a restart
+# (docs/classroom.md). CLASS=<code> required; MODEL=<base> (default digit-lens); DATABASE_URL as the app's.
+finetune: $(VENV)/.installed-test data
+	@test -n "$(CLASS)" || { echo "usage: make finetune CLASS=<class code> [MODEL=digit-lens]" >&2; exit 2; }
+	$(BIN)/python -m train.finetune --class "$(CLASS)" $(if $(MODEL),--model $(MODEL)) --data-dir $(DATA_DIR)
 
 # Each trained network's accuracy on the project's drawn digits, into its card (no retraining).
 drawn: $(VENV)/.installed-test

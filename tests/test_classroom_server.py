@@ -65,7 +65,8 @@ def stored_ids(port: int, code: str, token: str) -> set[str]:
 def post_drawings(port: int, code: str, count: int, clients: int, on_progress=None) -> tuple[list[str], dict]:
     """``count`` drawings from ``clients`` threads; returns the acknowledged ids and every outcome's count.
 
-    A drawing whose answer never came (the worker was killed) is sent again, as a student's browser would.
+    A drawing whose answer never came (the worker was killed), or that was refused with 503 busy, is
+    sent again, as a student would send it again.
     """
     acknowledged: list[str] = []
     outcomes: dict = {}
@@ -73,7 +74,7 @@ def post_drawings(port: int, code: str, count: int, clients: int, on_progress=No
 
     def one(index: int) -> None:
         label = index % 10
-        for _attempt in range(5):
+        for _attempt in range(30):
             try:
                 status, body = call(port, "POST", f"/api/classes/{code}/drawings?label={label}&consent=true",
                                     PNGS[label], content_type="image/png")
@@ -87,7 +88,7 @@ def post_drawings(port: int, code: str, count: int, clients: int, on_progress=No
                         on_progress(len(acknowledged))
             if status == 201:
                 return
-            time.sleep(0.05)
+            time.sleep(0.5 if status == 503 else 0.05)  # 503 busy: the server sheds load; come back shortly
 
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, range(count)))
@@ -111,7 +112,8 @@ def test_concurrent_clients_lose_no_drawing_and_a_killed_worker_loses_no_acknowl
     port, master = server
     code, token = open_class(port)
     acknowledged, outcomes = post_drawings(port, code, DRAWINGS, CLIENTS)
-    assert outcomes == {201: DRAWINGS} and len(set(acknowledged)) == DRAWINGS
+    # On a busy machine the server may shed some load (503 busy, nothing stored); those are sent again.
+    assert set(outcomes) <= {201, 503} and outcomes[201] == DRAWINGS and len(set(acknowledged)) == DRAWINGS
     assert stored_ids(port, code, token) == set(acknowledged)
     status, figures = call(port, "GET", f"/api/classes/{code}", token=token)
     assert status == 200 and figures["drawings"] == DRAWINGS and figures["per_digit"] == [DRAWINGS // 10] * 10
