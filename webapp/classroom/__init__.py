@@ -11,10 +11,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from webapp.classroom import api, store
+    from webapp.classroom import api, pages, store
 
     store.configure(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
     app.teardown_appcontext(store.close_session)
     app.cli.add_command(classroom_cli)
 
