@@ -135,3 +135,4 @@ clean:
 
 loadtest: $(VENV)/.installed-test
 	$(BIN)/python -m bench.loadtest
+	$(BIN)/python -m bench.classroom_load

@@ -256,6 +256,7 @@ modelSelect.addEventListener('change', () => {
 });
 document.querySelector('[data-testid=delete-class]').addEventListener('click', async () => {
   if (!window.confirm(t('Delete class %(code)s and every drawing of it? This cannot be undone.', { code }))) return;
+  clearInterval(timer);
   try {
     await request(page.classUrl, { method: 'DELETE', token });
     forgetClass(code);
