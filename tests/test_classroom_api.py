@@ -199,7 +199,7 @@ def test_exports_parse(client):
     assert struct.unpack(">IIII", images_file[:16]) == (0x803, 5, 28, 28)
     assert struct.unpack(">II", labels_file[:8]) == (0x801, 5)
     assert len(images_file) == 16 + 5 * 784 and list(labels_file[8:]) == labels
-    from train.data import IMAGES_MAGIC, LABELS_MAGIC, parse_idx  # MNIST's own reader reads them
+    from webapp.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx  # MNIST's own reader reads them
 
     images = parse_idx(images_file, IMAGES_MAGIC)
     assert images.shape == (5, 28, 28) and images.max() == 255

@@ -12,7 +12,7 @@ import pytest
 from tests.classroom_support import classroom_app, database_url, postgres  # noqa: F401 - fixtures
 from tests.conftest import png_bytes
 from webapp.classroom import store
-from webapp.model import CARD_FILE, KERAS_FILE, SERVED_FILES, discover
+from webapp.artifacts import CARD_FILE, KERAS_FILE, SERVED_FILES, discover
 
 
 @pytest.fixture()

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from webapp.classroom.figures import finetuned_name
-from webapp.model import ARTIFACTS, CARD_FILE, KERAS_FILE
-from webapp.preprocess import fit_to_input
+from webapp.artifacts import ARTIFACTS, CARD_FILE, KERAS_FILE
+from webapp.model import fit_to_input
 
 DEFAULT_BASE = "digit-lens"
 EPOCHS = 3

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from webapp.artifacts import read_card
 
 DIGITS = 10
 
@@ -63,9 +64,8 @@ def class_figures(rows, registry) -> dict:
 
 def finetuned(artifacts: str | Path, code: str) -> dict | None:
     """The comparison ``train.finetune`` wrote into the class network's card, or None."""
-    card_path = Path(artifacts) / finetuned_name(code) / "card.json"
     try:
-        card = json.loads(card_path.read_text())
+        card = read_card(Path(artifacts) / finetuned_name(code))
         return {"model": finetuned_name(code), **card["classroom"]}
     except (OSError, ValueError, KeyError, TypeError):
         return None
