@@ -18,7 +18,11 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.api import admitted, loaded_registry, prepared_image, reading
-from webapp.classroom import exports, figures, tokens
+# Modules by their full names: the package, whose __init__ wires this module into the app, is not imported
+# (no import circle: tests/test_layout.py).
+import webapp.classroom.exports as exports
+import webapp.classroom.figures as figures
+import webapp.classroom.tokens as tokens
 from webapp.classroom.models import Classroom, Drawing
 from webapp.classroom.store import count_drawings, get_session, now, purge_when_due
 from webapp.errors import ApiError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from webapp.classroom import tokens
+import webapp.classroom.tokens as tokens
 
 bp = Blueprint("classroom", __name__)
 
