@@ -84,10 +84,10 @@ def measure(backend: str, url: str, drawings: int, page_drawings: int) -> None:
     with gunicorn(workers=2, extra_env=env) as (port, _master):
         wait_ready(port, workers=2)
         code, _ = open_class(port)
-        post_drawings(port, code, 40, CLIENTS)  # warm: connections, migrations, interpreters
+        post_drawings(port, code, 40, CLIENTS, resend_busy=True)  # warm: connections, migrations, interpreters
         code, token = open_class(port)
         started = time.perf_counter()
-        acknowledged, outcomes = post_drawings(port, code, drawings, CLIENTS)
+        acknowledged, outcomes = post_drawings(port, code, drawings, CLIENTS, resend_busy=True)
         seconds = time.perf_counter() - started
         print(f"   {backend:<10} 1. {len(acknowledged)} drawings stored by {CLIENTS} clients in {seconds:.1f} s: "
               f"{len(acknowledged) / seconds:.0f} drawings/s  (answers: {outcomes})")
