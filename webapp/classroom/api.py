@@ -57,7 +57,10 @@ def forbidden() -> ApiError:
 
 
 def find_class(code: str) -> Classroom | None:
-    return get_session().scalar(select(Classroom).where(Classroom.code == tokens.normalise_code(code)))
+    code = tokens.normalise_code(code)
+    if not tokens.is_code(code):
+        return None
+    return get_session().scalar(select(Classroom).where(Classroom.code == code))
 
 
 def teacher_class(code: str) -> Classroom:
@@ -261,7 +264,8 @@ def _whole(name: str, low: int, high: int, default: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only, and few of them: str.isdigit() takes "²" and "٣", which int() refuses or reads.
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(high))) or not low <= int(text) <= high:
         raise ApiError(400, f"invalid-{name}", f"{name} must be a whole number from {low} to {high}")
     return int(text)
 
@@ -291,11 +295,14 @@ def delete_drawing(code: str, drawing_id: str) -> tuple[str, int]:
     if token is None:
         raise unauthorized()
     session = get_session()
-    found = session.execute(
-        select(Drawing.id, Drawing.delete_token_hash, Classroom.teacher_token_hash)
-        .join(Classroom, Drawing.class_id == Classroom.id)
-        .where(Classroom.code == tokens.normalise_code(code), Drawing.public_id == drawing_id)
-    ).first()
+    code = tokens.normalise_code(code)
+    found = None
+    if tokens.is_code(code) and tokens.is_public_id(drawing_id):
+        found = session.execute(
+            select(Drawing.id, Drawing.delete_token_hash, Classroom.teacher_token_hash)
+            .join(Classroom, Drawing.class_id == Classroom.id)
+            .where(Classroom.code == code, Drawing.public_id == drawing_id)
+        ).first()
     own = tokens.matches(token, found.delete_token_hash if found else None)
     teacher = tokens.matches(token, found.teacher_token_hash if found else None)
     if not (own or teacher):
