@@ -2,8 +2,10 @@
 
 1. Drawings stored per second: 20 clients post labelled drawings (each one read by every served
    network, then committed) to one class on gunicorn (2 gevent workers), for N drawings.
+   Baseline, same server, same clients: POST /api/predict?compare=1 (the same readings, nothing stored).
 2. The class page with 5,000 drawings: latency of GET /api/classes/<code> (the figures the class page
    polls: per digit, each network's accuracy and confusion matrix) and of the page's HTML.
+   Baseline: the same request for a class with no drawing.
 
 SQLite is the default file (WAL, synchronous=FULL); PostgreSQL is a throwaway local cluster with fsync on
 (bench/postgres.py), so both pay for durable commits.
@@ -16,16 +18,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
-from bench.load import page_png
 from bench.postgres import start_postgres, stop_postgres
 from bench.server import gunicorn, wait_ready
-from tests.test_classroom_server import CLIENTS, call, open_class, post_drawings
+from tests.test_classroom_server import CLIENTS, PNGS, call, open_class, post_drawings
 
 
 def seed_drawings(url: str, code: str, count: int, models: list[str]) -> None:
@@ -54,6 +58,26 @@ def seed_drawings(url: str, code: str, count: int, models: list[str]) -> None:
                          "created_at": moment + timedelta(seconds=index)})
         connection.execute(insert(Drawing), rows)
     engine.dispose()
+
+
+def post_readings(port: int, count: int, clients: int) -> tuple[int, dict]:
+    """The baseline of part 1: ``count`` POST /api/predict?compare=1 (every network's reading, as a drawing
+    gets, nothing stored) from ``clients`` threads; 503 busy is sent again after a pause, as for drawings."""
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        for _attempt in range(30):
+            status, _body = call(port, "POST", "/api/predict?compare=1", PNGS[index % 10], content_type="image/png")
+            with lock:
+                outcomes[str(status)] += 1
+            if status != 503:
+                return
+            time.sleep(1.0)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(count)))
+    return outcomes["200"], dict(outcomes)
 
 
 def latencies(port: int, path: str, token: str | None, count: int) -> list[float]:
@@ -90,10 +114,17 @@ def measure(backend: str, url: str, drawings: int, page_drawings: int) -> None:
         acknowledged, outcomes = post_drawings(port, code, drawings, CLIENTS, resend_busy=True)
         seconds = time.perf_counter() - started
         print(f"   {backend:<10} 1. {len(acknowledged)} drawings stored by {CLIENTS} clients in {seconds:.1f} s: "
-              f"{len(acknowledged) / seconds:.0f} drawings/s  (answers: {outcomes})")
+              f"{len(acknowledged) / seconds:.1f} drawings/s  (answers: {outcomes})")
+        started = time.perf_counter()
+        answered, outcomes = post_readings(port, drawings, CLIENTS)
+        seconds = time.perf_counter() - started
+        print(f"   {backend:<10}    baseline: {answered} POST /api/predict?compare=1 (the same readings, nothing "
+              f"stored) in {seconds:.1f} s: {answered / seconds:.1f} readings/s  (answers: {outcomes})")
 
         status, models = call(port, "GET", "/api/models")
         code, token = open_class(port)
+        print(f"   {backend:<10}    baseline: GET /api/classes/<code> with 0 drawings: "
+              f"{describe(latencies(port, f'/api/classes/{code}', token, 40))}")
         seed_drawings(url, code, page_drawings, [model["name"] for model in models["models"]])
         status, figures = call(port, "GET", f"/api/classes/{code}", token=token)
         assert status == 200 and figures["drawings"] == page_drawings, (status, figures.get("drawings"))
