@@ -52,7 +52,7 @@ FILL = 0.0
 # points already taken are kept) up to MAX_STEPS.
 DEFAULT_STEPS = 64
 STEP_RANGE = (8, 256)
-MAX_STEPS = 512
+MAX_STEPS = 1024
 COMPLETENESS = 0.01
 # Images per forward/backward pass: the 65 points of 64 steps are 5 batches of 13. Small batches keep
 # each layer's arrays in the CPU's cache: in-process, 64 steps took ~15% less CPU in batches of 9-13
