@@ -19,6 +19,8 @@ import argparse
 import http.client
 import io
 import json
+import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -39,16 +41,57 @@ def mnist_canvas(image: np.ndarray, size: int = 280) -> bytes:
     return buffer.getvalue()
 
 
+# A 503 (busy, or the networks still loading) says when to ask again (Retry-After); an image is asked
+# again until this many seconds have passed since its first answer of 503, then reported unanswered.
+RETRY_FOR_SECONDS = 120.0
+MAX_RETRY_AFTER_SECONDS = 10.0
+
+
 def read_all(port: int, images: list[bytes], threads: int = 2, path: str = "/api/predict") -> list[dict]:
-    """POST every image to ``path`` (/api/predict), two connections at a time."""
+    """POST every image to ``path`` (/api/predict), two connections at a time.
+
+    An answer of 503 is asked again after its Retry-After, for up to RETRY_FOR_SECONDS; a connection
+    the server closed is opened again. An image that still gets no 200 (or a 200 that is not a
+    reading) comes back as ``{"unanswered": <status or error>}`` instead of a reading: see ``answered``.
+    """
+
+    def read_one(connection: http.client.HTTPConnection, png: bytes) -> tuple[http.client.HTTPConnection, dict]:
+        retry_until = None
+        while True:
+            try:
+                connection.request("POST", path, body=png, headers={"Content-Type": "image/png"})
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                status, retry_after = type(error).__name__, 1.0
+            else:
+                if response.status == 200:
+                    try:
+                        answer = json.loads(body)
+                    except ValueError:
+                        return connection, {"unanswered": "200 without JSON"}
+                    return connection, answer if "digit" in answer else {"unanswered": "200 without a digit"}
+                status = response.status
+                if status != 503:
+                    return connection, {"unanswered": status}
+                try:
+                    retry_after = min(float(response.getheader("Retry-After", "1")), MAX_RETRY_AFTER_SECONDS)
+                except ValueError:
+                    retry_after = 1.0
+            now = time.monotonic()
+            retry_until = retry_until or now + RETRY_FOR_SECONDS
+            if now + retry_after >= retry_until:
+                return connection, {"unanswered": status}
+            time.sleep(retry_after)
 
     def read_chunk(chunk: list[bytes]) -> list[dict]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         answers = []
         for png in chunk:
-            connection.request("POST", path, body=png, headers={"Content-Type": "image/png"})
-            response = connection.getresponse()
-            answers.append(json.loads(response.read()))
+            connection, answer = read_one(connection, png)
+            answers.append(answer)
         connection.close()
         return answers
 
@@ -62,15 +105,35 @@ def read_all(port: int, images: list[bytes], threads: int = 2, path: str = "/api
     return answers
 
 
+def answered(answers: list[dict]) -> np.ndarray:
+    """Which answers are readings (the others got no 200 even after retrying: left out of every figure)."""
+    return np.array(["unanswered" not in answer for answer in answers], dtype=bool)
+
+
+def unanswered_note(answers: list[dict]) -> str:
+    """"" when every image was read, else how many were not and why (status or error, with counts)."""
+    failures = Counter(str(answer["unanswered"]) for answer in answers if "unanswered" in answer)
+    if not failures:
+        return ""
+    reasons = ", ".join(f"{reason} x{count}" for reason, count in failures.most_common())
+    return f"  UNANSWERED {sum(failures.values())} of {len(answers)} ({reasons}): left out of the figures below"
+
+
 def report(title: str, labels: np.ndarray, answers: list[dict], groups: dict[str, np.ndarray] | None = None) -> float:
-    digits = np.array([-1 if answer["digit"] is None else answer["digit"] for answer in answers])
-    best = np.array([int(np.argmax(answer["probabilities"])) for answer in answers])
+    note = unanswered_note(answers)
+    read = answered(answers)
+    labels, answers = labels[read], [answer for answer, kept in zip(answers, read) if kept]
+    groups = {name: mask[read] for name, mask in (groups or {}).items()}
+    digits = np.array([-1 if answer["digit"] is None else answer["digit"] for answer in answers], dtype=int)
+    best = np.array([int(np.argmax(answer["probabilities"])) for answer in answers], dtype=int)
     right = digits == labels
     print(f"{title}: {right.mean():.2%} read right ({right.sum()}/{len(labels)}); "
           f"argmax {np.mean(best == labels):.2%}; no digit (uncertain/empty/not-a-digit) {np.mean(digits == -1):.2%}")
+    if note:
+        print(note)
     per_digit = " ".join(f"{digit}:{right[labels == digit].mean():.1%}" for digit in range(10))
     print(f"  per digit  {per_digit}")
-    for name, mask in (groups or {}).items():
+    for name, mask in groups.items():
         print(f"  {name:<22} {right[mask].mean():.2%} of {mask.sum()}")
     return float(right.mean())
 

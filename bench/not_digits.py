@@ -24,7 +24,7 @@ from collections import Counter
 
 import numpy as np
 
-from bench.accuracy import read_all
+from bench.accuracy import answered, read_all, unanswered_note
 from bench.server import gunicorn, wait_ready
 from train.drawings import NON_DIGIT_KINDS, POLARITIES, evaluation_drawings, render
 
@@ -47,6 +47,10 @@ def served_models(port: int) -> list[str | None]:
 
 def report(title: str, items, answers: list[dict]) -> dict:
     """Print the per-class figures; return the headline ones."""
+    note = unanswered_note(answers)
+    read = answered(answers)
+    items = [item for item, kept in zip(items, read) if kept]
+    answers = [answer for answer, kept in zip(answers, read) if kept]
     digits = np.array([-1 if answer["digit"] is None else answer["digit"] for answer in answers])
     reasons = np.array([answer["reason"] or "read" for answer in answers])
     expected = np.array([item.expected if isinstance(item.expected, int) else -1 for item in items])
@@ -56,6 +60,8 @@ def report(title: str, items, answers: list[dict]) -> dict:
     right = digits == expected
     no_digit = digits == -1
     print(f"{title}")
+    if note:
+        print(note)
     print(f"  digits: {right[is_digit].mean():.2%} read right ({right[is_digit].sum()}/{is_digit.sum()}); "
           f"answered with no digit {no_digit[is_digit].mean():.2%} "
           f"({', '.join(f'{reason} {count}' for reason, count in Counter(reasons[is_digit & no_digit]).most_common())})")

@@ -102,10 +102,16 @@ def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None, app: str
     try:
         yield port, process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
+
+
+def stop(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> None:
+    """Ask ``process`` to stop with ``how`` (SIGTERM: gunicorn's graceful stop), and kill it if it has not
+    exited within ``timeout`` seconds."""
+    process.send_signal(how)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

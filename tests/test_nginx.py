@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from bench.load import page_png
-from bench.server import ROOT, free_port
+from bench.server import ROOT, free_port, stop
 from tests.conftest import BODY_TIMEOUT_SECONDS
 
 NGINX = "/usr/sbin/nginx"
@@ -99,12 +99,7 @@ http {{
                 time.sleep(0.05)
         yield tls_port, plain_port, context
     finally:
-        process.send_signal(signal.SIGQUIT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, signal.SIGQUIT, timeout=10)  # SIGQUIT: nginx's graceful stop
         shutil.rmtree(folder, ignore_errors=True)
 
 
