@@ -209,3 +209,80 @@ def test_the_card_of_each_shipped_network_is_valid_json_with_its_name():
         card = json.loads((ARTIFACTS / name / CARD_FILE).read_text())
         assert card["name"] == name and len(card["test"]["predictions"]) == card["test"]["images"]
         assert set(card["test"]["predictions"]) <= set("0123456789")
+
+
+def large_weights(folder: Path) -> dict[str, np.ndarray]:
+    """The arrays of a weights file that Network.kernels does not keep in memory, read from the archive."""
+    from webapp.model import KEPT_WEIGHT_BYTES, WEIGHTS_FILE
+
+    with np.load(folder / WEIGHTS_FILE) as archive:
+        return {key: archive[key] for key in archive.files if archive[key].nbytes > KEPT_WEIGHT_BYTES}
+
+
+def mapped(array: np.ndarray) -> bool:
+    """Whether ``array``'s memory is a file mapping (np.memmap somewhere down its chain of bases)."""
+    while array is not None:
+        if isinstance(array, np.memmap):
+            return True
+        array = array.base if isinstance(array.base, np.ndarray) else None
+    return False
+
+
+@pytest.fixture()
+def shipped_digit_lens(monkeypatch, tmp_path):
+    from webapp.artifacts import ARTIFACTS
+
+    monkeypatch.setenv("DIGIT_LENS_CACHE_DIR", str(tmp_path / "cache"))
+    return ARTIFACTS / "digit-lens"
+
+
+def test_large_weights_are_mapped_from_an_uncompressed_copy_not_inflated_on_each_call(shipped_digit_lens, tmp_path):
+    expected = large_weights(shipped_digit_lens)
+    assert list(expected) == ["dense1/kernel"]  # the one array over the bound: what this test is about
+    network = Network.load(shipped_digit_lens)
+    first, second = network.kernels(), network.kernels()
+    with np.load(shipped_digit_lens / "weights.npz") as archive:
+        for key in archive.files:
+            layer, _, variable = key.rpartition("/")
+            for answer in (first, second):
+                assert answer[layer][variable].dtype == archive[key].dtype == np.float32
+                np.testing.assert_array_equal(answer[layer][variable], archive[key])
+                assert not answer[layer][variable].flags.writeable, f"{key}: shared by every request"
+    assert mapped(second["dense1"]["kernel"]) and not mapped(second["dense1"]["bias"])
+    assert type(second["dense1"]["kernel"]) is np.ndarray
+    copies = list((tmp_path / "cache").iterdir())
+    assert [path.suffix for path in copies] == [".npy"]
+    assert copies[0].stat().st_size >= expected["dense1/kernel"].nbytes
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "other shape"])
+def test_a_lost_or_damaged_copy_is_never_served_and_is_written_again(shipped_digit_lens, tmp_path, damage):
+    expected = large_weights(shipped_digit_lens)["dense1/kernel"]
+    network = Network.load(shipped_digit_lens)
+    network.kernels()
+    (copy,) = (tmp_path / "cache").iterdir()
+    if damage == "missing":
+        copy.unlink()
+    elif damage == "truncated":
+        copy.write_bytes(copy.read_bytes()[: copy.stat().st_size // 2])
+    else:
+        np.save(copy, expected[:10])
+    np.testing.assert_array_equal(network.kernels()["dense1"]["kernel"], expected)
+    again = network.kernels()["dense1"]["kernel"]
+    assert mapped(again)
+    np.testing.assert_array_equal(again, expected)
+
+
+def test_a_cache_folder_others_can_write_is_not_used(shipped_digit_lens, tmp_path):
+    from webapp.model import weights_cache_folder
+
+    (tmp_path / "cache").mkdir(mode=0o777)
+    (tmp_path / "cache").chmod(0o777)
+    assert weights_cache_folder() is None
+    network = Network.load(shipped_digit_lens)
+    for _ in range(2):
+        kernel = network.kernels()["dense1"]["kernel"]
+        assert not mapped(kernel)
+        np.testing.assert_array_equal(kernel, large_weights(shipped_digit_lens)["dense1/kernel"])
+    assert list((tmp_path / "cache").iterdir()) == []
