@@ -159,20 +159,28 @@ def _convolution_by_position(x: np.ndarray, kernel: np.ndarray, strides, pads, o
 
     The rows are put first, (H, N, W, C), so that for one kernel column the
     cells under each kernel row are one contiguous block: one copy per kernel
-    column instead of one per position.
+    column instead of one per position. The padding is laid in the same copy
+    that puts the rows first, and every product goes through one buffer.
     """
     top, bottom, left, right = pads
-    image = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)]) if any(pads) else x
-    rows_first = image.transpose(1, 0, 2, 3)
-    out = np.zeros((out_h * x.shape[0] * out_w, kernel.shape[-1]), np.result_type(x, kernel))
+    batch, height, width, channels = x.shape
+    rows_first = np.zeros((height + top + bottom, batch, width + left + right, channels), x.dtype)
+    rows_first[top : top + height, :, left : left + width] = x.transpose(1, 0, 2, 3)
+    out = np.empty((out_h * batch * out_w, kernel.shape[-1]), np.result_type(x, kernel))
+    product = np.empty_like(out)
     for column in range(kernel.shape[1]):
         columns = slice(column, column + strides[1] * (out_w - 1) + 1, strides[1])
         under = np.ascontiguousarray(rows_first[:, :, columns, :])  # (H + pads, N, OW, C)
         for row in range(kernel.shape[0]):
             rows = slice(row, row + strides[0] * (out_h - 1) + 1, strides[0])
-            out += under[rows].reshape(-1, x.shape[-1]) @ kernel[row, column]
+            cells = under[rows].reshape(-1, channels)
+            if row == column == 0:
+                np.matmul(cells, kernel[row, column], out=out)
+            else:
+                np.matmul(cells, kernel[row, column], out=product)
+                out += product
     # (OH, N, OW, F) back to (N, OH, OW, F), flat.
-    return out.reshape(out_h, x.shape[0], out_w, -1).transpose(1, 0, 2, 3).reshape(-1, kernel.shape[-1])
+    return out.reshape(out_h, batch, out_w, -1).transpose(1, 0, 2, 3).reshape(-1, kernel.shape[-1])
 
 
 def convolution_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: LayerInfo, variables: Variables):
@@ -201,11 +209,20 @@ def convolution_input_gradient(dout: np.ndarray, x: np.ndarray, out: np.ndarray,
     goes back onto those cells in one slice. One small product per kernel
     position, so the (N * OH * OW, KH * KW * C) matrix col2im reads is
     never built.
+
+    A stride-1 "same" convolution with a window of 4x4 or more, 4 or more
+    channels and filters (as ``convolution_forward`` computes by kernel
+    position) gets the same sum as a forward convolution instead
+    (``_input_gradient_as_convolution``): its products add into one contiguous
+    array rather than into strided slices.
     """
     kernel = variables["kernel"]
     kernel_height, kernel_width, channels, filters = kernel.shape
     strides, (top, bottom, left, right) = _geometry(layer, x.shape, (kernel_height, kernel_width))
     batch, out_h, out_w, _ = dout.shape
+    if (tuple(strides) == (1, 1) and (out_h, out_w) == x.shape[1:3] and min(channels, filters) >= 4
+            and kernel_height * kernel_width >= 16):
+        return _input_gradient_as_convolution(dout, kernel, (top, bottom, left, right))
     flat = dout.reshape(-1, filters)
     padded = np.zeros((batch, x.shape[1] + top + bottom, x.shape[2] + left + right, channels), dout.dtype)
     for row in range(kernel_height):
@@ -214,6 +231,23 @@ def convolution_input_gradient(dout: np.ndarray, x: np.ndarray, out: np.ndarray,
             columns = slice(column, column + strides[1] * (out_w - 1) + 1, strides[1])
             padded[:, rows, columns, :] += (flat @ kernel[row, column].T).reshape(batch, out_h, out_w, channels)
     return padded[:, top : top + x.shape[1], left : left + x.shape[2], :]
+
+
+def _input_gradient_as_convolution(dout: np.ndarray, kernel: np.ndarray, pads: Sequence[int]) -> np.ndarray:
+    """dx of a stride-1 convolution whose output is the input's size: dout convolved with the kernel
+    turned half a circle (W[KH - 1 - ky, KW - 1 - kx], filters and channels swapped).
+
+    dx[y, x, c] = sum over ky, kx, f of dout[y + top - ky, x + left - kx, f] * W[ky, kx, c, f]:
+    with a = KH - 1 - ky, b = KW - 1 - kx, that is a forward convolution of dout, padded by
+    KH - 1 - top rows before (KW - 1 - left columns), with the turned kernel.
+    """
+    kernel_height, kernel_width = kernel.shape[:2]
+    top, bottom, left, right = pads
+    turned = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))  # (KH, KW, F, C)
+    turned_pads = (kernel_height - 1 - top, kernel_height - 1 - bottom, kernel_width - 1 - left, kernel_width - 1 - right)
+    batch, height, width, _ = dout.shape
+    dx = _convolution_by_position(dout, turned, (1, 1), turned_pads, height, width)
+    return dx.reshape(batch, height, width, kernel.shape[2])
 
 
 def affine_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
