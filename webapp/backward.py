@@ -347,8 +347,8 @@ def pooling_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, layer: La
     tiles = _tiles(x, layer)
     if tiles is not None:
         # The window's cells in order, row by row: each takes the gradient if it holds the maximum
-        # and no earlier cell did.
-        largest = _tile_maximum(tiles)
+        # and no earlier cell did. The maxima are the forward pass's output, when it is given.
+        largest = out if out is not None and out.shape == dout.shape else _tile_maximum(tiles)
         dtiles = np.empty(tiles.shape, dout.dtype)
         taken = np.zeros(largest.shape, bool)
         for row in range(tiles.shape[2]):
