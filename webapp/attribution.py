@@ -487,9 +487,10 @@ class _Path:
             chunk = np.asarray(alphas[start : start + BATCH], dtype=np.float32)
             chunk_factors = np.asarray(factors[start : start + BATCH], dtype=np.float64)
             shape = (len(chunk),) + (1,) * self.blank.ndim
-            start_outputs = self.blank[None] + chunk.reshape(shape) * self.change[None]
-            outputs = backward.forward_from(self.layers, self.weights, self.first,
-                                            start_outputs.astype(np.float32, copy=False))
+            # blank + alpha * change, in one float32 array (no temporaries of the batch's size).
+            start_outputs = np.multiply(chunk.reshape(shape), self.change, dtype=np.float32)
+            start_outputs += self.blank
+            outputs = backward.forward_from(self.layers, self.weights, self.first, start_outputs)
             scores = outputs[self.top - self.first]
             seed = np.zeros_like(scores)
             seed[:, self.target] = 1.0

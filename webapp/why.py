@@ -7,7 +7,9 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from webapp import attribution
 from webapp.admission import offload
-from webapp.api import admitted, compare_requested, loaded_registry, prepared_image, reading, requested_network
+from webapp.api import (
+    admitted, compare_requested, gate_verdict, loaded_registry, prepared_image, reading, requested_network,
+)
 from webapp.errors import ApiError
 
 bp = Blueprint("why", __name__)
@@ -95,8 +97,10 @@ def attribution_() -> Response:
         raise ApiError(400, "compare-with-gate", "the gate is one network for all: of=gate takes no compare=1")
 
     prepared = prepared_image()
+    # The gate's verdict on the drawing is the same for every network: read once per request.
+    not_a_digit = gate_verdict(prepared, gate)
     try:
-        answer = _attribute(network, prepared, method, subject_kind, target, patch, steps, gate)
+        answer = _attribute(network, prepared, method, subject_kind, target, patch, steps, gate, not_a_digit)
         if cell is not None:
             answer["cell"] = {"at": list(cell), **answer.pop("_cell")(*cell)}
         answer.pop("_cell", None)
@@ -107,7 +111,8 @@ def attribution_() -> Response:
                 if name == network.name:  # computed above
                     entries.append({key: value for key, value in answer.items() if key != "cell"})
                     continue
-                entry = _attribute(registry.get(name), prepared, method, "network", target, patch, steps, gate)
+                entry = _attribute(registry.get(name), prepared, method, "network", target, patch, steps, gate,
+                                   not_a_digit)
                 entry.pop("_cell")
                 entries.append(entry)
             answer["compare"] = entries
@@ -117,11 +122,14 @@ def attribution_() -> Response:
 
 
 def _attribute(network, prepared, method: str, subject_kind: str, target: int | None, patch: int, steps: int,
-               gate) -> dict:
-    """One network's (or the gate's) map for the drawing, with the network's reading; ``_cell`` answers a cell."""
+               gate, not_a_digit: float | None) -> dict:
+    """One network's (or the gate's) map for the drawing, with the network's reading; ``_cell`` answers a cell.
+
+    ``not_a_digit`` is ``gate_verdict()`` for the drawing, read once for all the request's networks.
+    """
     subject = gate.network if subject_kind == "gate" else network
     probabilities = network.predict(prepared.image)
-    answer = reading(prepared, network, None if prepared.empty else probabilities, gate)
+    answer = reading(prepared, network, None if prepared.empty else probabilities, gate, not_a_digit=not_a_digit)
     if subject_kind == "gate":
         target = attribution.classes(subject.layers) - 1  # the gate's last class: not a digit
     elif target is None:
