@@ -208,6 +208,53 @@ def test_the_gates_explanation_asks_again_after_a_busy_answer(page, live_server)
     assert page.locator("[data-testid=gate-explanation] canvas").count() == 1
 
 
+# The header's chooser shows a network's whole name: every option's text, in the chooser's own font, fits
+# inside it (its padding and arrow aside). At 390 px in Japanese it once cut "digit-lens（パラメータ 430,69".
+TEXT_FITS = """() => {
+  const select = document.querySelector('[data-testid=model-select]');
+  const style = getComputedStyle(select);
+  const context = document.createElement('canvas').getContext('2d');
+  context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+  return [...select.options].map((option) => [option.text, Math.ceil(context.measureText(option.text).width), room]);
+}"""
+
+
+@pytest.mark.parametrize("path", ["/why", "/", "/layers", "/learn"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_header_chooser_shows_whole_names_on_a_phone(browser, live_server, path, lang):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}{path}?lang={lang}")
+        page.wait_for_selector("[data-testid=model-select]")
+        fits = page.evaluate(TEXT_FITS)
+        assert len(fits) == len(NETWORKS)
+        assert all(width <= room for _, width, room in fits), fits
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_side_panel_shows_the_examples_note_whole_at_1920(browser, live_server, lang):
+    """At 1920 x 1080 the side panel (pad, reading, examples, the chosen example's note) needs no scrolling."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        open_why(page, live_server, f"?lang={lang}")
+        page.click("[data-testid=example][data-example=not-a-digit]")
+        note = page.locator("[data-testid=example-label]")
+        note.wait_for(state="visible", timeout=SLOW)
+        panel = page.evaluate("""() => { const panel = document.querySelector('.lens-panel');
+            const note = document.querySelector('[data-testid=example-label]').getBoundingClientRect();
+            const box = panel.getBoundingClientRect();
+            return {scroll: panel.scrollHeight, client: panel.clientHeight, note: note.bottom, bottom: box.bottom}; }""")
+        assert panel["scroll"] <= panel["client"] and panel["note"] <= panel["bottom"], panel
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize(
     ("name", "viewport", "scheme", "lang"),
     [
