@@ -179,10 +179,23 @@ function showAnswers(list) {
   emptyNode.hidden = true;
   showReading(answers.get(chosenModel()));
   examples.answered(answers.get(chosenModel()));
+  showExampleNote();
   if (answers.get(chosenModel()).reason === 'not-a-digit') explainGate();
   else hideGate();
   if (chosen && (chosen.model !== GATE || !gateSection.hidden)) chooseCell(chosen.model, chosen.row, chosen.column, { focus: false });
   else hideCell();
+}
+
+// The side panel scrolls on its own when it is taller than the window (1280 x 900): the note an example
+// brings (its label, or why it is a case worth a look) appears under the buttons, out of sight, unless
+// the panel is scrolled to it once, when it is new.
+const exampleNote = document.querySelector('[data-testid=example-label]');
+let shownNote = '';
+
+function showExampleNote() {
+  const text = exampleNote && !exampleNote.hidden ? exampleNote.textContent : '';
+  if (text && text !== shownNote) exampleNote.scrollIntoView({ block: 'nearest' });
+  shownNote = text;
 }
 
 function showReading(answer) {
