@@ -504,6 +504,52 @@ def test_the_backward_pass_of_every_imported_network_matches_tensorflow(imported
                 assert_close(gradients.weights[layer][variable], expected, (name, layer, variable))
 
 
+def test_a_learning_step_on_every_imported_network_is_tensorflows(imported, mnist):
+    """One SGD step on each imported network moves every trainable weight by -rate × TensorFlow's gradient; batch
+    normalization's moving mean and variance have no gradient and stay (they made /api/learn a 500 before); and
+    /api/learn answers with every optimizer."""
+    import keras
+
+    from webapp import create_app, optimizer
+
+    artifacts, _ = imported
+    client = create_app({"TESTING": True, "ARTIFACTS_DIR": str(artifacts), "DEFAULT_MODEL": "every-kind-28"}).test_client()
+    drawing = client_png(network_image=mnist.test_images[7])
+    rate = 0.1
+    stayed = []
+    for name in discover(artifacts):
+        network = Network.load(artifacts / name)
+        model = keras.saving.load_model(artifacts / name / KERAS_FILE, compile=False)
+        image = network.input_image(mnist.test_images[7])
+        weights = network.kernels()
+        result = optimizer.take_steps(network.layers, weights, image[None], [3], optimizer.SGD(rate), 1)
+        _, expected = tensorflow_gradients(model, image[None], np.array([3]))
+        for layer, variables in weights.items():
+            for variable, before in variables.items():
+                after = result.weights[layer][variable]
+                if variable in expected.get(layer, {}):
+                    step = -rate * expected[layer][variable]
+                    tolerance = 1e-4 * np.abs(step).max() + np.spacing(np.abs(before)).max()
+                    np.testing.assert_allclose(after, before + step, rtol=0, atol=tolerance, err_msg=f"{name} {layer}/{variable}")
+                else:
+                    np.testing.assert_array_equal(after, before)
+                    stayed.append(f"{name} {layer}/{variable}")
+        for kind in optimizer.OPTIMIZERS:
+            response = client.post(f"/api/learn?model={name}&label=3&optimizer={kind}&steps=2&probe=0", data=drawing,
+                                   content_type="image/png")
+            assert response.status_code == 200, (name, kind, response.get_json())
+            assert all(np.isfinite(step["loss"]) for step in response.get_json()["trajectory"]), (name, kind)
+    assert sorted(stayed) == ["every-kind-28 norm/moving_mean", "every-kind-28 norm/moving_variance",
+                              "every-kind-32 norm/moving_mean", "every-kind-32 norm/moving_variance"]
+
+
+def client_png(network_image: np.ndarray) -> bytes:
+    """An MNIST digit as the PNG a page would send (dark ink on white)."""
+    from tests.conftest import png_bytes
+
+    return png_bytes(255 - network_image)
+
+
 def test_every_gradient_cell_of_the_new_kinds_adds_up(imported, mnist):
     from webapp import backward
 

@@ -7,6 +7,7 @@ import math
 import os
 import re
 
+import numpy as np
 import pytest
 
 from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
@@ -14,7 +15,7 @@ from tests.conftest import SCREENSHOTS, SHIPPED_NETWORKS
 from tests.test_import import imported, kinds, model_files  # noqa: F401 - fixtures used here
 from tests.test_page_networks import check_every_layer_shown
 from webapp.gate import GATE_FOLDER
-from webapp.artifacts import ARTIFACTS, discover
+from webapp.artifacts import ARTIFACTS, KERAS_FILE, discover
 
 pytestmark = pytest.mark.browser
 
@@ -142,3 +143,146 @@ def test_screenshots_of_an_imported_network(browser, operator_server, lang, sche
     page.screenshot(path=os.path.join(SCREENSHOTS, f"import-band-{width}-{lang}-{scheme}.png"))
     assert errors == []
     context.close()
+
+
+# The learning page on an imported network: (network, the layer whose output gradient is chosen, the operation
+# of the next layer, which the gradient comes back through). Each view's numbers are checked against TensorFlow.
+GRADIENTS = [
+    ("every-kind-28", "rescale", "zero-padding"),
+    ("every-kind-28", "conv1_relu", "batch-norm"),
+    ("every-kind-28", "conv2", "tanh"),
+    ("every-kind-28", "dense1", "sigmoid"),
+    ("every-kind-32", "act", "global-average-pool"),
+    ("every-kind-32", "gap", "linear"),
+]
+LEARNED = "#learn-result:not([hidden])[data-state=done] [data-testid=gradient-bands] .gradient-band"
+
+
+@pytest.mark.parametrize(("name", "layer", "operation"), GRADIENTS, ids=[f"{name}-{layer}" for name, layer, _ in GRADIENTS])
+def test_the_learning_page_explains_the_gradient_through_each_new_kind(page, operator_server, name, layer, operation):
+    """A gradient cell chosen on /learn: the view of the next layer's kind, its δ and factor, their product and the
+    sum the page shows are TensorFlow's (GradientTape on the network's Keras model, on the image the network saw)."""
+    url, folder = operator_server
+    learned = []
+    page.on("response", lambda response: learned.append(response) if "/api/learn?" in response.url else None)
+    page.goto(f"{url}/learn?model={name}")
+    draw(page, 3, seed=33)
+    page.wait_for_selector(LEARNED, timeout=90_000)
+    steps = [response.json() for response in learned if response.ok and "probe=0" in response.url]
+    assert steps, [(response.status, response.url) for response in learned]
+    target = page.locator(f"[data-testid=gradient-band-{layer}] canvas:not(.mask)").first
+    target.scroll_into_view_if_needed()
+    with page.expect_response(lambda response: "/api/learn/explain" in response.url) as answered:
+        target.click()
+    assert answered.value.ok, answered.value.text()
+    answer = answered.value.json()
+    assert (answer["operation"], answer["layer"], answer["of"]) == (operation, layer, "output")
+    page.wait_for_selector("#gradient-panel[data-state=done]", timeout=60_000)
+    assert page.get_attribute("#gradient-panel", "data-layer") == layer
+
+    # TensorFlow's numbers for the same image and label.
+    names = [layer_name for layer_name, _ in kinds(folder, name)]
+    position, at = names.index(layer), tuple(answer["at"])
+    assert answer["through"] == names[position + 1]
+    model, gradients, outputs = keras_gradients(folder / name, steps[-1]["input"], answer["label"])
+    expected = float(gradients[position][0][at])
+    scale = float(np.abs(gradients[position]).max())
+    assert abs(answer["value"] - expected) <= 1e-4 * scale, (answer["value"], expected, scale)
+    keras_layer = model.get_layer(answer["through"])
+    if operation == "zero-padding":
+        (top, _), (left, _) = keras_layer.padding
+        where, factor = (at[0] + top, at[1] + left, at[2]), 1.0
+    elif operation == "batch-norm":
+        variables = {variable.name.split("/")[-1]: variable.numpy() for variable in keras_layer.weights}
+        gamma = variables["gamma"][at[2]] if "gamma" in variables else 1.0
+        deviation = np.sqrt(np.float64(variables["moving_variance"][at[2]]) + keras_layer.epsilon)
+        where, factor = at, gamma / deviation
+    elif operation in ("tanh", "sigmoid"):
+        y = float(outputs[position + 1][0][at])
+        where, factor = at, (1 - y * y if operation == "tanh" else y * (1 - y))
+    elif operation == "global-average-pool":
+        height, width = outputs[position].shape[1:3]
+        where, factor = (at[2],), 1 / (height * width)
+    else:  # linear
+        where, factor = at, 1.0
+    delta = float(gradients[position + 1][0][where])
+    delta_scale = float(np.abs(gradients[position + 1]).max())
+
+    # What the panel shows: one term, δ × factor; the sum; the backward pass's value in the title and below.
+    panel = page.locator("#gradient-panel")
+    rows = panel.locator(".terms-table tbody tr:not(.terms-total)")
+    assert rows.count() == 1
+    shown_delta, shown_factor, shown_term = (rows.first.locator("td.num").nth(index).text_content() for index in range(3))
+    assert_shown(shown_delta, delta, 1e-4 * delta_scale)
+    assert_shown(shown_factor, factor, 1e-6 * abs(factor))
+    assert_shown(shown_term, expected, 1e-4 * scale)
+    assert_shown(panel.locator(".terms-total td.num").text_content(), expected, 1e-4 * scale)
+    title = panel.locator(".explain-title").text_content()
+    assert title.startswith(f"∂L/∂{layer}[{','.join(map(str, at))}] = "), title
+    assert_shown(title.split(" = ")[-1], expected, 1e-4 * scale)
+    backpropagated, added = panel.locator(".gradient-value").text_content().split("(float32)")[1].split(";")
+    assert_shown(re.findall(NUMBER, backpropagated)[0], answer["value"], 0)  # to the digits shown
+    assert_shown(re.findall(NUMBER, added.split("give")[-1])[0], answer["computed"], 0)
+    # The rule says which kind it went through, with that kind's own numbers.
+    rule = panel.locator(".gradient-rule").text_content()
+    assert rule.startswith(answer["through"]), rule
+    if operation in ("tanh", "sigmoid"):
+        _, y_part, slope_part = rule.split(" = ")  # "... y = Y, and ... = SLOPE: δ × ..."
+        shown_y, shown_slope = re.findall(NUMBER, y_part)[0], re.findall(NUMBER, slope_part)[0]
+        assert_shown(shown_y, y, 1e-6)
+        assert_shown(shown_slope, factor, 1e-6)
+    elif operation == "batch-norm":
+        shown_gamma, shown_deviation = re.findall(NUMBER, rule.split(" = ")[-1])[:2]
+        assert_shown(shown_gamma, gamma, 1e-6 * abs(gamma))
+        assert_shown(shown_deviation, deviation, 1e-6 * deviation)
+    elif operation == "zero-padding":
+        assert f"row {where[0]}, column {where[1]}" in rule, rule
+    # The gradient check (勾配確認) agrees: float64 numerical differentiation of the whole network.
+    check = re.findall(NUMBER, panel.locator(".gradient-check li").nth(1).text_content().split("=")[-1])[0]
+    assert_shown(check, expected, 1e-3 * scale + 1e-6)
+    assert page.console_errors == []
+
+
+NUMBER = r"[−-]?[0-9]+(?:[.,][0-9]+)*(?:e[−+-]?[0-9]+| × 10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?"
+SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def shown(text: str) -> tuple[float, float]:
+    """A number as the learning page writes it (a real minus, "1.2e-5" or "1.2 × 10⁻⁵") and half a unit of its
+    last digit (its rounding error at most)."""
+    text = text.strip().replace("\u2212", "-").replace(",", "")
+    if "×" in text:
+        mantissa, power = text.split("×")
+        exponent = int(power.strip()[2:].translate(SUPERSCRIPTS))
+    elif "e" in text:
+        mantissa, power = text.split("e")
+        exponent = int(power)
+    else:
+        mantissa, exponent = text, 0
+    mantissa = mantissa.strip()
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return float(mantissa) * 10.0**exponent, 0.5 * 10.0 ** (exponent - decimals)
+
+
+def assert_shown(text: str, expected: float, tolerance: float) -> None:
+    """The number ``text`` shows is ``expected``, to its last digit (and ``tolerance`` for float32 rounding)."""
+    value, half = shown(text)
+    assert abs(value - expected) <= half * 1.0001 + tolerance, (text, expected, tolerance)
+
+
+def keras_gradients(folder, image, label: int):
+    """(the Keras model, d loss / d every layer's output, every layer's output), input first, by GradientTape."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.saving.load_model(folder / KERAS_FILE, compile=False)
+    with tf.GradientTape() as tape:
+        x = tf.constant(np.asarray(image, np.float32)[None, ..., None])
+        tape.watch(x)
+        tensors = [x]
+        for keras_layer in model.layers:
+            if not isinstance(keras_layer, keras.layers.InputLayer):
+                tensors.append(keras_layer(tensors[-1], training=False))
+        loss = -tf.math.log(tensors[-1][0, label])
+    gradients = [np.asarray(gradient) for gradient in tape.gradient(loss, tensors)]
+    return model, gradients, [np.asarray(tensor) for tensor in tensors]

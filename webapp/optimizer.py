@@ -184,7 +184,10 @@ def take_steps(layers: Sequence[LayerInfo], weights: Mapping[str, Mapping[str, n
         if first_gradients is None:
             first_gradients = gradients
             first_loss = float(backward.cross_entropy_error(probabilities, labels).sum())
-        optimizer.update(params, flat(gradients.weights))
+        # Only what has a gradient is trained: batch normalization's moving mean and variance are constants
+        # as the network reads (as in Keras, where they are not trainable), so they have none and stay.
+        grads = flat(gradients.weights)
+        optimizer.update({key: params[key] for key in grads}, grads)  # the same arrays: updated in place
         outputs = backward.forward(layers, current, images)
         trajectory.append(Step(float(backward.cross_entropy_error(outputs[-1], labels).sum()), outputs[-1]))
     return Training(first_outputs, first_gradients, first_loss, trajectory, current)
