@@ -34,29 +34,33 @@ from tests.test_classroom_server import CLIENTS, PNGS, call, open_class, post_dr
 
 def seed_drawings(url: str, code: str, count: int, models: list[str]) -> None:
     """Insert ``count`` drawings straight into the class (the page's cost, not the posting's, is measured)."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, update
 
     from webapp.classroom import store, tokens
-    from webapp.classroom.models import Classroom, Drawing
+    from webapp.classroom.models import Classroom, Drawing, Reading
 
     rng = np.random.default_rng(5000)
     engine = store.make_engine(url)
     with engine.begin() as connection:
         class_id = connection.scalar(select(Classroom.id).where(Classroom.code == code))
         moment = store.now() - timedelta(days=1)
-        rows = []
-        for index in range(count):
-            label = int(rng.integers(0, 10))
-            readings = {}
+        labels = [int(label) for label in rng.integers(0, 10, count)]
+        connection.execute(insert(Drawing), [
+            {"public_id": tokens.new_public_id(), "class_id": class_id, "label": label,
+             "image": rng.integers(0, 256, 784, dtype=np.uint8).tobytes(),
+             "delete_token_hash": tokens.hashed(tokens.new_token()), "created_at": moment + timedelta(seconds=index)}
+            for index, label in enumerate(labels)])
+        drawings = connection.execute(select(Drawing.id, Drawing.label).where(Drawing.class_id == class_id)).all()
+        readings = []
+        for drawing_id, label in drawings:
             for name in models:
                 best = label if rng.random() < 0.85 else int(rng.integers(0, 10))
-                readings[name] = {"digit": best, "best": best, "confidence": round(float(rng.random()), 4),
-                                  "reason": None}
-            rows.append({"public_id": tokens.new_public_id(), "class_id": class_id, "label": label,
-                         "image": rng.integers(0, 256, 784, dtype=np.uint8).tobytes(), "readings": readings,
-                         "delete_token_hash": tokens.hashed(tokens.new_token()),
-                         "created_at": moment + timedelta(seconds=index)})
-        connection.execute(insert(Drawing), rows)
+                readings.append({"drawing_id": drawing_id, "model": name, "class_id": class_id, "label": label,
+                                 "digit": best, "best": best, "confidence": round(float(rng.random()), 4),
+                                 "reason": None})
+        connection.execute(insert(Reading), readings)
+        connection.execute(update(Classroom).where(Classroom.id == class_id)
+                           .values(drawings_count=Classroom.drawings_count + count))
     engine.dispose()
 
 

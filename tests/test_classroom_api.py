@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import struct
 import zipfile
 from datetime import timedelta
@@ -312,23 +313,87 @@ def test_per_class_limits(small_artifacts, database_url):  # noqa: F811
     app = classroom_app(small_artifacts, database_url, CLASSROOM_MAX_DRAWINGS=2)
     client = app.test_client()
     code, token = open_class(client)
-    assert [draw(client, code, 1).status_code for _ in range(3)] == [201, 201, 409]
+    answers = [draw(client, code, 1) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [201, 201, 409]
     assert draw(client, code, 1).get_json()["error"]["code"] == "class-full"
     assert figures(client, code, token)["drawings"] == 2
+    # A deleted drawing makes room for one more, and only one.
+    first = answers[0].get_json()
+    assert client.delete(f"/api/classes/{code}/drawings/{first['id']}", headers=bearer(first["delete_token"])).status_code == 204
+    assert [draw(client, code, 2).status_code for _ in range(2)] == [201, 409]
+    assert figures(client, code, token)["per_digit"] == [0, 1, 1, 0, 0, 0, 0, 0, 0, 0]
     store.get_store(app).engine.dispose()
 
 
+def stored_rows(app, code: str) -> tuple[int, int, int]:
+    """(the class's drawing count as stored, its drawings, their readings) straight from the database."""
+    with store.get_store(app).engine.connect() as connection:
+        counted = connection.execute(text("SELECT drawings_count FROM classes WHERE code = :code"), {"code": code}).scalar()
+        drawings = connection.execute(text("SELECT count(*) FROM drawings d JOIN classes c ON c.id = d.class_id "
+                                           "WHERE c.code = :code"), {"code": code}).scalar()
+        readings = connection.execute(text("SELECT count(*) FROM readings r JOIN classes c ON c.id = r.class_id "
+                                           "WHERE c.code = :code"), {"code": code}).scalar()
+    return counted, drawings, readings
+
+
+def test_deleting_takes_a_drawings_readings_and_count_with_it(classroom, client):
+    code, token = open_class(client)
+    kept = [draw(client, code, label).get_json() for label in (1, 2, 2, 5)]
+    networks = len(kept[0]["readings"])
+    assert stored_rows(classroom, code) == (4, 4, 4 * networks)
+    assert client.delete(f"/api/classes/{code}/drawings/{kept[0]['id']}", headers=bearer(token)).status_code == 204
+    # Deleting it again changes nothing (a 403 now: it is gone, and no token opens what is not there).
+    assert client.delete(f"/api/classes/{code}/drawings/{kept[0]['id']}", headers=bearer(token)).status_code == 403
+    assert stored_rows(classroom, code) == (3, 3, 3 * networks)
+    with classroom.app_context():
+        session = store.get_session()
+        session.execute(text("UPDATE drawings SET created_at = :moment WHERE public_id = :id"),
+                        {"moment": store.now() - timedelta(days=31), "id": kept[1]["id"]})
+        session.commit()
+        assert store.purge(session, 30) == (1, 0)
+    assert stored_rows(classroom, code) == (2, 2, 2 * networks)
+    result = figures(client, code, token)
+    assert result["per_digit"] == [0, 0, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert all(np.array(model["confusion"]).sum() == 2 for model in result["models"].values())
+    assert client.delete(f"/api/classes/{code}", headers=bearer(token)).status_code == 204
+    with store.get_store(classroom).engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM readings")).scalar() == 0
+        assert connection.execute(text("SELECT count(*) FROM drawings")).scalar() == 0
+
+
 def test_migrations_from_empty_and_up(database_url):  # noqa: F811
+    """From empty to each revision and up to the head, with a class and its drawings kept on the way:
+    0003 moves the readings out of a JSON column into rows and counts each class's drawings."""
     engine = store.make_engine(database_url)
     store.migrate(engine, "0001")
+    readings = {"digit-lens": {"digit": 3, "best": 3, "confidence": 0.9, "reason": None},
+                "lenet": {"digit": None, "best": 5, "confidence": 0.4, "reason": "uncertain"}}
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO classes (code, teacher_token_hash, created_at) "
                                 "VALUES ('OLD33333', :hash, CURRENT_TIMESTAMP)"), {"hash": "0" * 64})
+        class_id = connection.execute(text("SELECT id FROM classes WHERE code = 'OLD33333'")).scalar()
+        for index, label in enumerate((3, 3, 8)):
+            connection.execute(
+                text("INSERT INTO drawings (public_id, class_id, label, image, readings, delete_token_hash, "
+                     "created_at) VALUES (:public_id, :class_id, :label, :image, :readings, :hash, CURRENT_TIMESTAMP)"),
+                {"public_id": f"old{index}", "class_id": class_id, "label": label, "image": bytes(784),
+                 "readings": json.dumps(readings), "hash": "1" * 64})
+    store.migrate(engine, "0002")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT window_count FROM classes WHERE code = 'OLD33333'")).scalar() == 0
+        assert connection.execute(text("SELECT count(*) FROM drawings")).scalar() == 3  # no cascade on the copy
     store.migrate(engine)
     store.migrate(engine)  # at head already: nothing to do
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
-        assert connection.execute(text("SELECT window_count FROM classes WHERE code = 'OLD33333'")).scalar() == 0
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert connection.execute(text("SELECT drawings_count FROM classes WHERE code = 'OLD33333'")).scalar() == 3
+        rows = connection.execute(text("SELECT d.public_id, r.model, r.class_id, r.label, r.digit, r.best, "
+                                       "r.confidence, r.reason FROM readings r JOIN drawings d ON d.id = r.drawing_id "
+                                       "ORDER BY d.public_id, r.model")).all()
+    assert [tuple(row) for row in rows] == [
+        (f"old{index}", model, class_id, label, readings[model]["digit"], readings[model]["best"],
+         pytest.approx(readings[model]["confidence"]), readings[model]["reason"])
+        for index, label in enumerate((3, 3, 8)) for model in ("digit-lens", "lenet")]
     # The migrated schema is the one the models describe.
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -336,7 +401,18 @@ def test_migrations_from_empty_and_up(database_url):  # noqa: F811
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
-    assert set(inspect(engine).get_table_names()) == {"alembic_version", "classes", "drawings"}
+    assert set(inspect(engine).get_table_names()) == {"alembic_version", "classes", "drawings", "readings"}
+
+    # And back down to 0002: the readings return to their JSON column, whole.
+    from alembic import command
+
+    config = store.alembic_config(database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT readings FROM drawings")).scalars().all()
+    assert [json.loads(value) if isinstance(value, str) else value for value in stored] == [readings] * 3
     engine.dispose()
 
 
@@ -349,7 +425,7 @@ def test_two_processes_migrating_at_once(database_url):  # noqa: F811
         pool.map(_migrate, [database_url, database_url])
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     engine.dispose()
 
 

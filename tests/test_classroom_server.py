@@ -24,17 +24,16 @@ PNGS = [page_png(digit, 900 + digit) for digit in range(10)]
 
 
 def server_env(url: str) -> dict[str, str]:
-    """The server for these tests: no class rate limit, and no load shedding.
+    """The server for these tests: no class rate limit; admission control as shipped (QUEUE_TIMEOUT_SECONDS 2 s).
 
-    What is tested here is that nothing acknowledged is lost, not admission control (tests/test_live_server.py
-    and test_offload.py test that). 20 clients that send again the moment they are answered keep ten
-    requests queued at each worker, so each waits about 20 / (drawings per second) seconds (Little's law):
-    past the default QUEUE_TIMEOUT_SECONDS of 2 s once a busy machine leaves the server under 10 drawings/s,
-    when it would rightly answer 503 busy. A budget of 120 s keeps that out of this test, which then
-    expects every drawing to be answered 201 at its first attempt.
+    20 clients that send again the moment they are answered keep ten requests queued at each worker, so
+    each waits about 20 / (drawings per second) seconds (Little's law): past 2 s whenever a busy machine
+    leaves the server under 10 drawings per second, when it rightly answers 503 busy (nothing stored,
+    Retry-After: 1) rather than let a student wait on. So the clients here do what the student's page
+    does, send it again after a second, and the tests check what matters: every drawing is acknowledged
+    in the end, and a 503 stored nothing (the ids stored are exactly the ids acknowledged).
     """
-    return {"DATABASE_URL": url, "CLASSROOM_RATE_LIMIT": "100000", "GUNICORN_MAX_REQUESTS": "0",
-            "DIGIT_LENS_QUEUE_TIMEOUT_SECONDS": "120"}
+    return {"DATABASE_URL": url, "CLASSROOM_RATE_LIMIT": "100000", "GUNICORN_MAX_REQUESTS": "0"}
 
 
 def call(port: int, method: str, path: str, body: bytes | None = None, token: str | None = None,
@@ -124,9 +123,10 @@ def server(request, tmp_path):
 def test_concurrent_clients_lose_no_drawing_and_a_killed_worker_loses_no_acknowledged_one(server):
     port, master = server
     code, token = open_class(port)
-    acknowledged, outcomes = post_drawings(port, code, DRAWINGS, CLIENTS)
-    assert outcomes == {"201": DRAWINGS} and len(set(acknowledged)) == DRAWINGS
-    assert stored_ids(port, code, token) == set(acknowledged)
+    acknowledged, outcomes = post_drawings(port, code, DRAWINGS, CLIENTS, resend_busy=True)
+    assert set(outcomes) <= {"201", "503"} and outcomes["201"] == DRAWINGS, outcomes
+    assert len(set(acknowledged)) == DRAWINGS
+    assert stored_ids(port, code, token) == set(acknowledged)  # a 503 busy stored nothing
     status, figures = call(port, "GET", f"/api/classes/{code}", token=token)
     assert status == 200 and figures["drawings"] == DRAWINGS and figures["per_digit"] == [DRAWINGS // 10] * 10
 
@@ -140,10 +140,10 @@ def test_concurrent_clients_lose_no_drawing_and_a_killed_worker_loses_no_acknowl
             killed.set()
             os.kill(victim, signal.SIGKILL)
 
-    acknowledged, outcomes = post_drawings(port, code, DRAWINGS, CLIENTS, on_progress=kill_at_fifty)
+    acknowledged, outcomes = post_drawings(port, code, DRAWINGS, CLIENTS, on_progress=kill_at_fifty, resend_busy=True)
     assert killed.is_set() and victim not in children(master.pid)
-    # The killed worker's connections broke (sent again); every answer that came was a 201.
-    assert outcomes["201"] == DRAWINGS and all(not key.isdigit() for key in set(outcomes) - {"201"}), outcomes
+    # The killed worker's connections broke (sent again); every other answer was a 201 or a 503 busy (sent again).
+    assert outcomes["201"] == DRAWINGS and all(not key.isdigit() for key in set(outcomes) - {"201", "503"}), outcomes
     stored = stored_ids(port, code, token)
     assert set(acknowledged) <= stored, f"acknowledged but lost: {set(acknowledged) - stored}; outcomes {outcomes}"
     # Every drawing was acknowledged in the end (those cut off were sent again); a retry of one whose

@@ -175,3 +175,101 @@ def test_a_teacher_and_two_students(browser, classroom_server, language):
     assert errors_before_deletion == [] and first.console_errors == [], (teacher.console_errors, first.console_errors)
     for page in (teacher, first, second):
         page.context.close()
+
+
+CLOSE = {"en": "Close", "ja": "閉じる"}
+
+
+def tab_to(page, selector: str, presses: int = 60, back: bool = False) -> int:
+    """Press Tab (Shift+Tab with ``back``) until the focused element matches ``selector``; how many presses."""
+    for count in range(1, presses + 1):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        if page.evaluate("(selector) => document.activeElement?.matches(selector) ?? false", selector):
+            return count
+    raise AssertionError(f"{selector} not reached in {presses} presses of Tab; focus is on "
+                         + page.evaluate("document.activeElement?.outerHTML?.slice(0, 200)"))
+
+
+def focused(page) -> dict:
+    return page.evaluate("""() => ({testid: document.activeElement?.dataset?.testid ?? null,
+        id: document.activeElement?.id ?? null, label: document.activeElement?.dataset?.label ?? null,
+        predicted: document.activeElement?.dataset?.predicted ?? null})""")
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_teacher_does_everything_by_keyboard(browser, classroom_server, language):
+    """Open a class, reach the confusion matrix's cells, open the drawings behind one, close them (Escape
+    and the Close button), with no mouse at all; focus stays put while the page refreshes itself."""
+    from tests.test_classroom_server import PNGS, call
+
+    base = classroom_server
+    port = int(base.rsplit(":", 1)[1])
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP" if language == "ja" else "en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{base}/classroom?lang={language}")
+    tab_to(page, "[data-testid=open-class]")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-testid=teacher-link]")).to_be_focused()  # the page takes the teacher there
+    code = page.locator("[data-testid=class-code]").text_content().strip()
+    for label in (3, 3, 7):
+        status, body = call(port, "POST", f"/api/classes/{code}/drawings?label={label}&consent=true", PNGS[label],
+                            content_type="image/png")
+        assert status == 201, body
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/classroom/{code}/teacher$"))
+    page.wait_for_selector("body[data-loaded=true]")
+    assert page.locator("html").get_attribute("lang") == language
+    expect(page.locator("[data-testid=drawing-count]")).to_have_text("3")
+
+    # Tab from the top of the page reaches the exports, the network chooser, then the matrix's cells.
+    page.locator("body").focus()
+    tab_to(page, "[data-testid=export-idx]")
+    tab_to(page, "[data-testid=confusion-model]")
+    tab_to(page, "[data-testid=confusion] button.cell")
+    first = focused(page)
+    cells = page.locator("[data-testid=confusion] button.cell")
+    assert first["label"] is not None and cells.count() >= 1
+    expected = int(page.evaluate("document.activeElement.textContent"))
+
+    # Enter opens the cell's drawings, and focus moves to what opened.
+    page.keyboard.press("Enter")
+    panel = page.locator("[data-testid=cell-drawings]")
+    expect(panel).to_be_visible()
+    expect(page.locator("#cell-grid li")).to_have_count(expected)
+    expect(page.locator("#cell-title")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("[data-testid=close-cell]")).to_be_focused()
+    expect(page.locator("[data-testid=close-cell]")).to_have_text(CLOSE[language])
+    page.keyboard.press("Tab")
+    expect(page.locator("#cell-grid li [data-testid=delete-drawing]").first).to_be_focused()
+    # Escape closes it and puts the teacher back on the same cell.
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    assert focused(page) == first
+
+    # Space opens it again; the Close button closes it, back on the cell.
+    page.keyboard.press("Space")
+    expect(page.locator("#cell-title")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(panel).to_be_hidden()
+    assert focused(page) == first
+
+    # A student keeps a drawing meanwhile: the page redraws the matrix and the keyboard keeps its place.
+    status, _body = call(port, "POST", f"/api/classes/{code}/drawings?label=7&consent=true", PNGS[7],
+                         content_type="image/png")
+    assert status == 201
+    expect(page.locator("[data-testid=drawing-count]")).to_have_text("4", timeout=15_000)
+    assert focused(page) == first
+
+    # The next cells are one Tab away each, and Shift+Tab goes back.
+    if cells.count() > 1:
+        page.keyboard.press("Tab")
+        second = focused(page)
+        assert second["label"] is not None and second != first
+        page.keyboard.press("Shift+Tab")
+        assert focused(page) == first
+    assert errors == []
+    context.close()

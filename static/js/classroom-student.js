@@ -4,8 +4,8 @@
 import { describeError } from './lib/api.js';
 import { myDrawings, request, saveMyDrawings } from './lib/classroom.js';
 import { language, t } from './lib/i18n.js';
-import { decodePixels, paintDigit } from './lib/mnist.js';
 import { Pad, strokesToBlob } from './lib/pad.js';
+import { drawingThumbnail } from './lib/thumbnail.js';
 
 const page = document.body.dataset;
 const code = page.code;
@@ -58,23 +58,14 @@ function showReadings(answer) {
 }
 
 function thumbnail(drawing) {
-  const item = document.createElement('li');
-  item.dataset.id = drawing.id;
-  const canvas = document.createElement('canvas');
-  paintDigit(canvas, decodePixels(drawing.pixels));
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', t('your drawing of %(label)s', { label: drawing.label }));
-  const caption = document.createElement('span');
-  caption.textContent = String(drawing.label);
-  const remove = document.createElement('button');
-  remove.type = 'button';
-  remove.className = 'delete';
-  remove.dataset.testid = 'delete-mine';
-  remove.textContent = t('Delete');
-  remove.setAttribute('aria-label', t('Delete your drawing of %(label)s', { label: drawing.label }));
-  remove.addEventListener('click', () => removeMine(drawing));
-  item.append(canvas, caption, remove);
-  return item;
+  return drawingThumbnail(drawing, {
+    imageLabel: t('your drawing of %(label)s', { label: drawing.label }),
+    caption: String(drawing.label),
+    deleteText: t('Delete'),
+    deleteLabel: t('Delete your drawing of %(label)s', { label: drawing.label }),
+    deleteTestid: 'delete-mine',
+    onDelete: () => removeMine(drawing),
+  });
 }
 
 function showMine() {

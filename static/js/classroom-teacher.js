@@ -5,7 +5,7 @@
 import { describeError } from './lib/api.js';
 import { forgetClass, request, teacherToken } from './lib/classroom.js';
 import { language, t, tn } from './lib/i18n.js';
-import { decodePixels, paintDigit } from './lib/mnist.js';
+import { drawingThumbnail } from './lib/thumbnail.js';
 
 const page = document.body.dataset;
 const code = page.code;
@@ -22,6 +22,7 @@ const confusion = document.querySelector('[data-testid=confusion]');
 const cellPanel = document.querySelector('[data-testid=cell-drawings]');
 const cellTitle = document.querySelector('#cell-title');
 const cellGrid = document.querySelector('#cell-grid');
+const closeCellButton = document.querySelector('[data-testid=close-cell]');
 const REFRESH_MS = 4000;
 const percent = new Intl.NumberFormat(language, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const numbers = new Intl.NumberFormat(language);
@@ -107,6 +108,8 @@ function renderModels() {
 
 function renderConfusion() {
   const model = figures.models[modelSelect.value];
+  // A refresh redraws the matrix: a keyboard user keeps their place on the same cell.
+  const focused = confusion.contains(document.activeElement) ? document.activeElement.dataset : null;
   confusion.replaceChildren();
   if (!model) return;
   const head = confusion.createTHead().insertRow();
@@ -146,13 +149,27 @@ function renderConfusion() {
       button.setAttribute('aria-pressed', String(cell?.label === label && cell?.predicted === predicted));
       button.setAttribute('aria-label', tn('%(num)s drawing of %(label)s read as %(predicted)s',
         '%(num)s drawings of %(label)s read as %(predicted)s', value, { label, predicted }));
-      button.addEventListener('click', () => openCell(label, predicted));
+      button.addEventListener('click', () => openCell(label, predicted, { focus: true }));
       td.append(button);
+      if (focused && Number(focused.label) === label && Number(focused.predicted) === predicted) button.focus();
     });
   });
 }
 
-async function openCell(label, predicted) {
+function cellButton(label, predicted) {
+  return confusion.querySelector(`button.cell[data-label="${label}"][data-predicted="${predicted}"]`);
+}
+
+function closeCell() {
+  if (!cell) return;
+  const { label, predicted } = cell;
+  cell = null;
+  cellPanel.hidden = true;
+  for (const button of confusion.querySelectorAll('button.cell')) button.setAttribute('aria-pressed', 'false');
+  (cellButton(label, predicted) ?? modelSelect).focus(); // back where the teacher was
+}
+
+async function openCell(label, predicted, { focus = false } = {}) {
   cell = { label, predicted };
   for (const button of confusion.querySelectorAll('button.cell')) {
     button.setAttribute('aria-pressed', String(Number(button.dataset.label) === label && Number(button.dataset.predicted) === predicted));
@@ -163,38 +180,39 @@ async function openCell(label, predicted) {
     cellTitle.textContent = tn('%(num)s drawing of %(label)s that %(model)s read as %(predicted)s',
       '%(num)s drawings of %(label)s that %(model)s read as %(predicted)s', answer.total,
       { label, model: modelSelect.value, predicted });
+    // A refresh redraws the drawings: focus on one of them stays on it (or on the title if it went).
+    const focusedId = cellGrid.contains(document.activeElement) ? document.activeElement.closest('li')?.dataset.id : null;
     cellGrid.replaceChildren(...answer.drawings.map(thumbnail));
     cellPanel.hidden = false;
+    if (focusedId) {
+      (cellGrid.querySelector(`li[data-id="${CSS.escape(focusedId)}"] button`) ?? cellTitle).focus();
+    } else if (focus) {
+      cellTitle.focus(); // a keyboard user hears what opened, and Tab goes on to Close and the drawings
+    }
   } catch (error) {
     status.textContent = describeError(error);
   }
 }
 
 function thumbnail(drawing) {
-  const item = document.createElement('li');
-  item.dataset.id = drawing.id;
-  const canvas = document.createElement('canvas');
-  paintDigit(canvas, decodePixels(drawing.pixels));
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', t('a drawing of %(label)s', { label: drawing.label }));
-  const remove = document.createElement('button');
-  remove.type = 'button';
-  remove.className = 'delete';
-  remove.dataset.testid = 'delete-drawing';
-  remove.textContent = t('Delete');
-  remove.setAttribute('aria-label', t('Delete this drawing of %(label)s', { label: drawing.label }));
-  remove.addEventListener('click', async () => {
-    try {
-      await request(`${page.classUrl}/drawings/${encodeURIComponent(drawing.id)}`, { method: 'DELETE', token });
-      item.remove();
-      status.textContent = t('The drawing was deleted.');
-      refresh();
-    } catch (error) {
-      status.textContent = describeError(error);
-    }
+  return drawingThumbnail(drawing, {
+    imageLabel: t('a drawing of %(label)s', { label: drawing.label }),
+    deleteText: t('Delete'),
+    deleteLabel: t('Delete this drawing of %(label)s', { label: drawing.label }),
+    deleteTestid: 'delete-drawing',
+    onDelete: async (item) => {
+      try {
+        await request(`${page.classUrl}/drawings/${encodeURIComponent(drawing.id)}`, { method: 'DELETE', token });
+        const next = item.nextElementSibling ?? item.previousElementSibling;
+        item.remove();
+        (next?.querySelector('button') ?? cellTitle).focus(); // the keyboard stays in the panel
+        status.textContent = t('The drawing was deleted.');
+        refresh();
+      } catch (error) {
+        status.textContent = describeError(error);
+      }
+    },
   });
-  item.append(canvas, remove);
-  return item;
 }
 
 function render() {
@@ -249,6 +267,13 @@ async function exportAs(format) {
 for (const button of document.querySelectorAll('[data-format]')) {
   button.addEventListener('click', () => exportAs(button.dataset.format));
 }
+closeCellButton.addEventListener('click', closeCell);
+cellPanel.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    event.preventDefault();
+    closeCell();
+  }
+});
 modelSelect.addEventListener('change', () => {
   cell = null;
   cellPanel.hidden = true;

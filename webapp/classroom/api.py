@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.admission import offload
@@ -25,8 +25,9 @@ from webapp.api import admitted, gate_verdict, loaded_registry, prepared_image, 
 import webapp.classroom.exports as exports
 import webapp.classroom.figures as figures
 import webapp.classroom.tokens as tokens
-from webapp.classroom.models import Classroom, Drawing
-from webapp.classroom.store import count_drawings, get_session, now, purge_when_due
+import webapp.classroom.store as store
+from webapp.classroom.models import Classroom, Drawing, Reading
+from webapp.classroom.store import close_session, get_session, now, purge_when_due
 from webapp.errors import ApiError
 from webapp.preprocess import Prepared
 
@@ -99,7 +100,7 @@ def create_class() -> tuple[Response, int]:
     for _attempt in range(5):
         code = tokens.new_code()
         session.add(Classroom(code=code, teacher_token_hash=tokens.hashed(teacher_token), created_at=moment,
-                              window_start=moment, window_count=0))
+                              window_start=moment, window_count=0, drawings_count=0))
         try:
             session.commit()
             break
@@ -135,7 +136,10 @@ def add_drawing(code: str) -> tuple[Response, int]:
     label = _label()
     if find_class(code) is None:
         raise ApiError(404, "unknown-class", "no class has this code; check the code on the board")
-    return admitted(lambda: _store_drawing(tokens.normalise_code(code), label))()
+    close_session()  # no connection (nor transaction) held while the drawing waits for a work slot
+    # The readings take a work slot (CPU); the commit does not: a slot waits for no database.
+    prepared, readings = admitted(read_drawing)()
+    return _store_drawing(tokens.normalise_code(code), label, prepared, readings)
 
 
 def read_drawing() -> tuple[Prepared, dict[str, dict]]:
@@ -166,42 +170,28 @@ def read_drawing() -> tuple[Prepared, dict[str, dict]]:
     return prepared, readings
 
 
-def _store_drawing(code: str, label: int) -> tuple[Response, int]:
-    prepared, readings = read_drawing()
-
+def _store_drawing(code: str, label: int, prepared: Prepared, readings: dict[str, dict]) -> tuple[Response, int]:
     config = current_app.config
-    session = get_session()
     moment = now()
-    window_began = moment - timedelta(seconds=float(config["CLASSROOM_RATE_WINDOW_SECONDS"]))
-    expired = Classroom.window_start <= window_began
-    # The first statement writes, so it takes the write lock at once (SQLite) or locks the class's
-    # row (PostgreSQL): the count below cannot race another drawing of the same class.
-    row = session.execute(
-        update(Classroom)
-        .where(Classroom.code == code)
-        .values(window_start=case((expired, moment), else_=Classroom.window_start),
-                window_count=case((expired, 1), else_=Classroom.window_count + 1))
-        .returning(Classroom.id, Classroom.window_count)
-    ).first()
-    if row is None:  # deleted a moment ago
-        session.rollback()
-        raise ApiError(404, "unknown-class", "no class has this code; check the code on the board")
-    class_id, window_count = row
-    if window_count > config["CLASSROOM_RATE_LIMIT"]:
-        session.rollback()
-        raise ApiError(429, "rate-limited", f"this class sent more than {config['CLASSROOM_RATE_LIMIT']} drawings "
-                       f"in {config['CLASSROOM_RATE_WINDOW_SECONDS']:g} s; wait a little and send it again",
-                       {"Retry-After": str(int(config["CLASSROOM_RATE_WINDOW_SECONDS"]))})
-    if count_drawings(session, class_id) >= config["CLASSROOM_MAX_DRAWINGS"]:
-        session.rollback()
-        raise ApiError(409, "class-full", f"this class already keeps {config['CLASSROOM_MAX_DRAWINGS']} drawings, "
-                       "its limit; the teacher can delete some")
     delete_token = tokens.new_token()
-    drawing = Drawing(public_id=tokens.new_public_id(), class_id=class_id, label=label,
-                      image=prepared.image.astype(np.uint8).tobytes(), readings=readings,
-                      delete_token_hash=tokens.hashed(delete_token), created_at=moment)
-    session.add(drawing)
-    session.commit()  # durable before the 201 (SQLite: WAL + synchronous=FULL; PostgreSQL: synchronous_commit)
+    drawing = store.NewDrawing(code=code, label=label, image=prepared.image.astype(np.uint8).tobytes(),
+                               readings=readings, public_id=tokens.new_public_id(),
+                               delete_token_hash=tokens.hashed(delete_token), moment=moment)
+    limits = store.Limits(max_drawings=config["CLASSROOM_MAX_DRAWINGS"], rate_limit=config["CLASSROOM_RATE_LIMIT"],
+                          window_seconds=config["CLASSROOM_RATE_WINDOW_SECONDS"])
+    try:
+        # Committed before the 201 (SQLite: WAL + synchronous=FULL; PostgreSQL: synchronous_commit).
+        store.store_drawing(store.get_store().ready(), drawing, limits)
+    except store.NotStored as refusal:
+        raise {
+            "unknown-class": ApiError(404, "unknown-class", "no class has this code; check the code on the board"),
+            "rate-limited": ApiError(
+                429, "rate-limited", f"this class sent more than {limits.rate_limit} drawings in "
+                f"{limits.window_seconds:g} s; wait a little and send it again",
+                {"Retry-After": str(int(limits.window_seconds))}),
+            "class-full": ApiError(409, "class-full", f"this class already keeps {limits.max_drawings} drawings, "
+                                   "its limit; the teacher can delete some"),
+        }[refusal.reason] from None
     public = {name: {key: value[key] for key in ("digit", "confidence", "reason")} for name, value in readings.items()}
     return jsonify(id=drawing.public_id, delete_token=delete_token, label=label, readings=public,
                    pixels=base64.b64encode(drawing.image).decode("ascii"),
@@ -213,11 +203,17 @@ def class_figures(code: str) -> Response:
     """The class's figures: drawings per digit, each network's accuracy and confusion matrix."""
     classroom = teacher_class(code)
     session = get_session()
-    rows = session.execute(
-        select(Drawing.label, Drawing.readings, Drawing.created_at).where(Drawing.class_id == classroom.id)
+    # Two GROUP BYs over indexes: no drawing's readings are read one by one, however many the class keeps.
+    per_label = session.execute(
+        select(Drawing.label, func.count(), func.min(Drawing.created_at))
+        .where(Drawing.class_id == classroom.id).group_by(Drawing.label)
     ).all()
-    answer = figures.class_figures(rows, loaded_registry())
-    oldest = min((as_utc(row.created_at) for row in rows), default=None)
+    cells = session.execute(
+        select(Reading.model, Reading.label, Reading.best, func.count())
+        .where(Reading.class_id == classroom.id).group_by(Reading.model, Reading.label, Reading.best)
+    ).all()
+    answer = figures.class_figures({label: count for label, count, _oldest in per_label}, cells, loaded_registry())
+    oldest = min((as_utc(oldest) for _label, _count, oldest in per_label), default=None)
     answer.update(
         code=classroom.code,
         created_at=as_utc(classroom.created_at).isoformat(),
@@ -237,24 +233,31 @@ def class_figures(code: str) -> Response:
 def list_drawings(code: str) -> Response:
     """The class's drawings, newest first; ``label``, ``model`` + ``predicted`` pick a confusion-matrix cell."""
     classroom = teacher_class(code)
-    query = select(Drawing).where(Drawing.class_id == classroom.id).order_by(Drawing.created_at.desc(), Drawing.id.desc())
+    query = select(Drawing).where(Drawing.class_id == classroom.id)
     if request.args.get("label") is not None:
         query = query.where(Drawing.label == _label())
-    drawings = get_session().scalars(query).all()
     model, predicted = request.args.get("model"), request.args.get("predicted")
     if model is not None or predicted is not None:
         if predicted not in [str(digit) for digit in range(10)] or not model:
             raise ApiError(400, "invalid-cell", "a cell is model=<name>&predicted=<0-9> (with label=<0-9>)")
-        drawings = [drawing for drawing in drawings
-                    if drawing.readings.get(model, {}).get("best") == int(predicted)]
+        query = query.where(select(Reading.drawing_id).where(
+            Reading.drawing_id == Drawing.id, Reading.model == model, Reading.best == int(predicted)).exists())
     offset = _whole("offset", 0, 1_000_000, 0)
     limit = _whole("limit", 1, MAX_LIST, 100)
-    response = jsonify(total=len(drawings), drawings=[
+    session = get_session()
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    drawings = session.scalars(
+        query.order_by(Drawing.created_at.desc(), Drawing.id.desc()).offset(offset).limit(limit)
+    ).all()
+    readings: dict[int, dict] = {drawing.id: {} for drawing in drawings}
+    if drawings:
+        for reading in session.scalars(select(Reading).where(Reading.drawing_id.in_(list(readings)))):
+            readings[reading.drawing_id][reading.model] = {
+                "digit": reading.digit, "best": reading.best, "confidence": round(reading.confidence, 4)}
+    response = jsonify(total=total, drawings=[
         {"id": drawing.public_id, "label": drawing.label, "created_at": as_utc(drawing.created_at).isoformat(),
-         "pixels": base64.b64encode(drawing.image).decode("ascii"),
-         "readings": {name: {key: value.get(key) for key in ("digit", "best", "confidence")}
-                      for name, value in drawing.readings.items()}}
-        for drawing in drawings[offset : offset + limit]
+         "pixels": base64.b64encode(drawing.image).decode("ascii"), "readings": readings[drawing.id]}
+        for drawing in drawings
     ])
     response.cache_control.no_store = True
     return response
@@ -307,7 +310,7 @@ def delete_drawing(code: str, drawing_id: str) -> tuple[str, int]:
     teacher = tokens.matches(token, found.teacher_token_hash if found else None)
     if not (own or teacher):
         raise forbidden()
-    session.execute(delete(Drawing).where(Drawing.id == found.id))
+    store.delete_drawings(session, Drawing.id == found.id)
     session.commit()
     return "", 204
 

@@ -16,9 +16,12 @@ def finetuned_name(code: str) -> str:
     return f"class-{code.lower()}"
 
 
-def class_figures(rows, registry) -> dict:
+def class_figures(per_label: dict[int, int], cells, registry) -> dict:
     """``{"drawings", "per_digit", "models": {name: {"accuracy", "mnist_accuracy", "confusion",
-    "per_digit_accuracy", "drawings"}}, "hardest": [...]}`` from (label, readings) rows.
+    "per_digit_accuracy", "drawings"}}, "hardest": [...]}`` from the class's counts.
+
+    ``per_label`` counts the class's drawings per label; ``cells`` are (model, label, most probable
+    digit, count) rows: how many drawings of that label each network read as that digit.
 
     A network's accuracy and confusion matrix use its most probable digit
     (``best``), as MNIST's test accuracy on its card does, so the two figures
@@ -26,13 +29,11 @@ def class_figures(rows, registry) -> dict:
     counts where its top probability fell. Networks served now come first
     (the default first), then any that read older drawings only.
     """
-    per_digit = [0] * DIGITS
+    per_digit = [int(per_label.get(digit, 0)) for digit in range(DIGITS)]
     confusions: dict[str, np.ndarray] = {}
-    for row in rows:
-        per_digit[row.label] += 1
-        for name, reading in row.readings.items():
-            matrix = confusions.setdefault(name, np.zeros((DIGITS, DIGITS), dtype=np.int64))
-            matrix[row.label, int(reading["best"])] += 1
+    for name, label, best, count in cells:
+        matrix = confusions.setdefault(name, np.zeros((DIGITS, DIGITS), dtype=np.int64))
+        matrix[label, best] += count
     served = list(registry.names)
     names = [name for name in served if name in confusions] + sorted(set(confusions) - set(served))
     models = {}
