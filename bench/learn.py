@@ -35,7 +35,9 @@ from bench.load import page_png  # noqa: E402
 from bench.server import children, gunicorn, wait_ready  # noqa: E402
 
 # Issue 19's targets, server CPU ms per request on digit-lens.
-TARGETS = {"learn, 1 step": 30.0, "learn, 20 steps": 300.0, "explain": 30.0}
+# "learn, 1 step" is the contract's whole answer; the page asks with dense_kernels=0 (it does not draw the dense
+# layers' kernel gradients, most of the answer): both rows are held to the target.
+TARGETS = {"learn, 1 step": 30.0, "learn, 1 step, as /learn asks": 30.0, "learn, 20 steps": 300.0, "explain": 30.0}
 
 
 def post(port: int, path: str, body: bytes) -> tuple[int, float, int]:
@@ -105,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             cases = [
                 ("/api/predict", f"/api/predict?model={model}", args.requests),
                 ("learn, 1 step", f"/api/learn?model={model}&label=5&probe=0", args.requests),
+                ("learn, 1 step, as /learn asks", f"/api/learn?model={model}&label=5&probe=0&dense_kernels=0",
+                 args.requests),
                 ("learn, 20 steps", f"/api/learn?model={model}&label=5&steps=20&probe=0", max(3, args.requests // 2)),
                 ("learn, 20 steps adam", f"/api/learn?model={model}&label=5&steps=20&optimizer=adam&probe=0&layers=0",
                  max(3, args.requests // 2)),
@@ -116,16 +120,16 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((model, name, measure(port, pids, path, body, count)))
 
     print(f"server: gunicorn, {args.workers} workers; one request at a time; the drawing page's PNG ({len(body)} bytes)")
-    print(f"{'network':<15} {'request':<28} {'p50 ms':>8} {'max ms':>8} {'server CPU ms':>14} {'answer kB':>10}")
+    print(f"{'network':<15} {'request':<30} {'p50 ms':>8} {'max ms':>8} {'server CPU ms':>14} {'answer kB':>10}")
     for model, name, figures in rows:
-        print(f"{model:<15} {name:<28} {figures['p50']:8.1f} {figures['max']:8.1f} {figures['cpu']:14.1f} {figures['kB']:10.1f}")
+        print(f"{model:<15} {name:<30} {figures['p50']:8.1f} {figures['max']:8.1f} {figures['cpu']:14.1f} {figures['kB']:10.1f}")
     print("targets (issue 19), server CPU ms per request on digit-lens:")
     for target, limit in TARGETS.items():
         measured = [figures["cpu"] for model, name, figures in rows
                     if model == "digit-lens" and (name == target or (target == "explain" and name.startswith("explain")))]
         if measured:
             worst = max(measured)
-            print(f"  {target:<18} {worst:8.1f} (target <= {limit:g}: {'met' if worst <= limit else 'MISSED'})")
+            print(f"  {target:<30} {worst:8.1f} (target <= {limit:g}: {'met' if worst <= limit else 'MISSED'})")
     return 0
 
 

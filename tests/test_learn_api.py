@@ -86,6 +86,23 @@ def test_equal_requests_get_equal_answers_and_the_served_weights_never_change(ap
             np.testing.assert_array_equal(value, before[name][key])
 
 
+def test_dense_kernels_0_leaves_out_the_dense_kernel_gradients_and_nothing_else(app, client, seven_png):
+    full = post(client, "/api/learn?label=3&probe=0", seven_png).get_json()
+    lean = post(client, "/api/learn?label=3&probe=0&dense_kernels=0", seven_png).get_json()
+    assert {key: value for key, value in lean.items() if key != "layers"} == \
+        {key: value for key, value in full.items() if key != "layers"}
+    dense = [layer.name for layer in network(app).layers if layer.kind == "Dense"]
+    assert dense, "the test network has dense layers"
+    for whole, left, layer in zip(full["layers"], lean["layers"], network(app).layers, strict=True):
+        if layer.kind == "Dense":
+            assert set(whole["weight_gradient"]) == {"kernel", "bias"} and set(left["weight_gradient"]) == {"bias"}
+            assert left["weight_gradient"]["bias"] == whole["weight_gradient"]["bias"]
+            assert {key: value for key, value in left.items() if key != "weight_gradient"} == \
+                {key: value for key, value in whole.items() if key != "weight_gradient"}
+        else:
+            assert left == whole, layer.name
+
+
 @pytest.mark.parametrize("kind", list(optimizer.OPTIMIZERS))
 def test_every_optimizer_lowers_the_loss(client, seven_png, kind):
     answer = post(client, f"/api/learn?label=2&optimizer={kind}&steps=5&probe=0&layers=0", seven_png).get_json()
@@ -119,6 +136,7 @@ def test_a_huge_rate_may_diverge_and_still_answers_json(client, seven_png):
         ("label=3&rate=fast", "invalid-rate"),
         ("label=3&probe=yes", "invalid-probe"),
         ("label=3&layers=2", "invalid-layers"),
+        ("label=3&dense_kernels=no", "invalid-dense-kernels"),
     ],
 )
 def test_bad_learning_settings_are_400_with_a_clear_code(client, seven_png, query, code):

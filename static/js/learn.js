@@ -172,7 +172,9 @@ async function learn() {
   const chosenSettings = settings();
   result.dataset.state = 'pending';
   try {
-    const answer = await learnRequest({ label: digit, ...chosenSettings, probe: 0 }, controller.signal);
+    // dense_kernels=0: the dense layers' kernel gradients (most of the answer) are not drawn here; a chosen
+    // weight's gradient comes from /api/learn/explain.
+    const answer = await learnRequest({ label: digit, ...chosenSettings, probe: 0, dense_kernels: 0 }, controller.signal);
     if (controller.signal.aborted) return;
     learned = answer;
     series = [{ name: NAMES[answer.optimizer], losses: [answer.loss, ...answer.trajectory.map((step) => step.loss)] }];
