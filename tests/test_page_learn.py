@@ -123,8 +123,71 @@ def test_a_cell_chosen_with_a_tap_on_a_phone(browser, live_server):
     answer = explained(page)
     assert answer["layer"] == "relu1" and answer["title"].startswith("∂L/∂relu1[")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    # A filter weight's panel, taller than the phone's screen, is scrolled to its top: its title is below the
+    # sticky layer nav, not under it.
+    tile = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").nth(1)
+    tile.scroll_into_view_if_needed()
+    box = tile.bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function("() => document.querySelector('#gradient-panel').dataset.of === 'kernel'", timeout=60_000)
+    page.wait_for_timeout(300)
+    title, nav = (page.locator(selector).bounding_box() for selector in ("#gradient-panel .explain-title", "#gradient-nav"))
+    assert title["y"] >= nav["y"] + nav["height"] or title["y"] + title["height"] <= nav["y"], (title, nav)
     assert errors == []
     context.close()
+
+
+ROWS = """(selector) => [...document.querySelectorAll(selector)].map((grid) => {
+    const tops = [...grid.children].filter((child) => child.offsetParent).map((child) => Math.round(child.getBoundingClientRect().top));
+    const counts = new Map();
+    tops.forEach((top) => counts.set(top, (counts.get(top) || 0) + 1));
+    return [...counts.keys()].sort((a, b) => a - b).map((top) => counts.get(top));
+})"""
+
+
+def test_maps_and_tiles_fill_whole_rows_at_every_width(browser, live_server):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    open_learn_with(page, live_server, 3, seed=45)
+    for width in (1920, 1280, 1024, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(100)
+        # digit-lens: 32 maps in each band from conv1 to pool2 (the input and its rescaling: one), 8 shown
+        # until "Show all"; 32 filters in each convolution.
+        maps = [rows for rows in page.evaluate(ROWS, ".gradient-band .map-grid") if sum(rows) > 1]
+        tiles = page.evaluate(ROWS, ".weight-gradients .kernel-grid")
+        assert len(maps) == 6 and len(tiles) == 2, (width, maps, tiles)
+        for rows in maps:
+            assert sum(rows) == 8 and len(set(rows)) == 1, (width, maps)  # never 7 + 1 or 6 + 2
+        for rows in tiles:
+            assert sum(rows) == 32 and len(set(rows)) == 1, (width, tiles)  # never 15 + 15 + 2
+    # LeNet: 6 maps in its first layers (3 + 3 or 6, never 4 + 2), 16 in the next (8 shown).
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{live_server}/learn?model=lenet")
+    box = pad_box(page)
+    draw_with_mouse(page, digit_strokes(3, box["width"], seed=45).strokes, box)
+    wait_done(page)
+    page.wait_for_selector("#learn-result:not([hidden])[data-state=done] [data-testid=gradient-band-conv1]", timeout=90_000)
+    for width in (1920, 1280, 1024, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(100)
+        maps = [rows for rows in page.evaluate(ROWS, ".gradient-band .map-grid") if sum(rows) > 1]
+        assert sorted(sum(rows) for rows in maps) == [6, 6, 6, 8, 8, 8], (width, maps)
+        assert all(len(set(rows)) == 1 for rows in maps), (width, maps)
+        assert all(len(set(rows)) == 1 for rows in page.evaluate(ROWS, ".weight-gradients .kernel-grid")), width
+    context.close()
+
+
+def test_numbers_are_written_with_true_minus_signs_and_powers_of_ten(page, live_server):
+    page.goto(f"{live_server}/learn")
+    written = page.evaluate("""async () => {
+        const { number } = await import('/static/js/lib/gradient/format.js');
+        return [number(-5.561098e-11), number(-5.561098e-11, { digits: 7 }), number(12345.6), number(-0.25),
+                number(3e-5), number(-0.0000001, { decimals: 4 }), number(-1.5e-11, { decimals: 12 })];
+    }""")
+    assert written == ["−5.561 × 10⁻¹¹", "−5.561098 × 10⁻¹¹", "1.235 × 10⁴", "−0.2500", "3.000 × 10⁻⁵", "0.0000",
+                       "−0.000000000015"]
+    assert page.console_errors == []
 
 
 def test_the_page_in_japanese(page, live_server):

@@ -8,12 +8,17 @@ import { t } from '../i18n.js';
 
 const SUPERSCRIPT = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
 
+/** `value` as a × 10ⁿ with `digits` significant figures, its minus signs true ones (U+2212, superscript ⁻). */
+export function timesTenTo(value, digits) {
+  const [mantissa, exponent] = value.toExponential(digits - 1).split('e');
+  const power = [...String(Number(exponent))].map((char) => SUPERSCRIPT[char]).join('');
+  return `${mantissa.replace('-', '−')} × 10${power}`;
+}
+
 /** 4 significant figures; very small numbers as a × 10⁻ⁿ. */
 export function scientific(value) {
   if (value === 0 || Math.abs(value) >= 1e-3) return significant(value);
-  const [mantissa, exponent] = value.toExponential(3).split('e');
-  const power = [...String(Number(exponent))].map((char) => SUPERSCRIPT[char]).join('');
-  return `${mantissa.replace('-', '−')} × 10${power}`;
+  return timesTenTo(value, 4);
 }
 
 /** Decimals for a panel whose largest number is `largest`: four significant figures of it. */

@@ -1,6 +1,7 @@
 // The shared formatter of the gradient views: numbers as the page writes them, and the terms of a
 // gradient cell adding up to its value (each term a × b), the largest first.
 
+import { timesTenTo } from '../explain/format.js';
 import { t } from '../i18n.js';
 
 export const MAX_TERMS_SHOWN = 12;
@@ -12,13 +13,15 @@ export function element(tag, className, text) {
   return node;
 }
 
-/** A number with a real minus sign, to `digits` significant digits (or fixed `decimals`). */
+/**
+ * A number with a real minus sign, to `digits` significant digits (or fixed `decimals`); very small or
+ * large ones as a × 10ⁿ, as the arithmetic panel of /layers writes them (never "e-11").
+ */
 export function number(value, { digits = 4, decimals = null } = {}) {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
-  let text;
-  if (decimals !== null) text = value.toFixed(decimals);
-  else if (value !== 0 && (Math.abs(value) < 1e-4 || Math.abs(value) >= 1e5)) text = value.toExponential(digits - 1);
-  else text = value.toPrecision(digits);
+  if (decimals === null && value !== 0 && Math.abs(value) < 1e-4) return timesTenTo(value, digits);
+  let text = decimals === null ? value.toPrecision(digits) : value.toFixed(decimals);
+  if (text.includes('e')) return timesTenTo(value, digits); // 12345.6 to 4 digits is "1.235e+4"
   if (Number(text) === 0) text = text.replace('-', '');
   return text.replace('-', '−');
 }
