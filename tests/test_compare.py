@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import SMALL_32
 from train.drawings import random_drawing, render
+from webapp.artifacts import ARTIFACTS
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +17,11 @@ def three_png() -> bytes:
 
 @pytest.fixture(scope="module")
 def shipped_client():
-    """The app on the shipped networks (all five), not the small test ones."""
+    """The app on the shipped networks (all five), not the small test ones, nor an operator's folder
+    ($DIGIT_LENS_ARTIFACTS_DIR, which may hold imported networks besides them)."""
     from webapp import create_app
 
-    return create_app({"TESTING": True}).test_client()
+    return create_app({"TESTING": True, "ARTIFACTS_DIR": str(ARTIFACTS)}).test_client()
 
 
 def test_compare_answers_every_network_as_each_would_alone(client, three_png):
@@ -134,7 +136,7 @@ def test_the_bench_baseline_does_what_compare_did_before(three_png, monkeypatch)
     from bench.app import bp
     from webapp import create_app
 
-    app = create_app({"TESTING": True})
+    app = create_app({"TESTING": True, "ARTIFACTS_DIR": str(ARTIFACTS)})  # the shipped five, as 10ef3c7 served
     app.register_blueprint(bp)
     client = app.test_client()
     client.get("/readyz")
@@ -155,7 +157,7 @@ def test_the_footer_names_the_chosen_network_and_its_accuracy(shipped_client, na
     import json
     import re
 
-    from webapp.artifacts import ARTIFACTS, CARD_FILE
+    from webapp.artifacts import CARD_FILE
 
     accuracy = json.loads((ARTIFACTS / name / CARD_FILE).read_text())["test"]["accuracy"]
     html = shipped_client.get(f"/layers?model={name}&lang=en").get_data(as_text=True)
