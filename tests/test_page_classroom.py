@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from bench.server import gunicorn, wait_ready
 from tests.browser import digit_strokes, draw_with_mouse, pad_box
 from tests.classroom_support import postgres  # noqa: F401 - fixture
-from tests.conftest import SCREENSHOTS
+from tests.conftest import SCREENSHOTS, SERVED_NETWORKS
 
 pytestmark = pytest.mark.browser
 # The machine may be busy (a class's page polls, five networks read each drawing): be patient.
@@ -104,7 +104,7 @@ def test_a_teacher_and_two_students(browser, classroom_server, language):
     join(first, base, code, language)
     draw_and_keep(first, 3, language)
     readings = first.locator("[data-testid=readings] li")
-    assert readings.count() == 5  # every served network
+    assert readings.count() == len(SERVED_NETWORKS)  # every served network (imported ones too)
     assert first.locator("[data-testid=my-drawings] li[data-id]").count() == 1
 
     join(second, base, code, language)
@@ -118,7 +118,7 @@ def test_a_teacher_and_two_students(browser, classroom_server, language):
     expect(teacher.locator("[data-testid=drawing-count]")).to_have_text("3")
     counts = teacher.locator("[data-testid=per-digit] .bar-value").all_text_contents()
     assert counts == ["0", "1", "0", "1", "0", "0", "0", "1", "0", "0"]
-    assert teacher.locator("[data-testid=accuracy] tbody tr").count() == 5
+    assert teacher.locator("[data-testid=accuracy] tbody tr").count() == len(SERVED_NETWORKS)
     assert teacher.locator("[data-testid=hardest] li").count() >= 1
     # A cell of row 3 opens the drawing.
     row_three = teacher.locator("[data-testid=confusion] tbody tr").nth(3).locator("button.cell")

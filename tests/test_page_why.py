@@ -9,11 +9,11 @@ import os
 import pytest
 
 from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
-from tests.conftest import SCREENSHOTS
+from tests.conftest import SCREENSHOTS, SERVED_NETWORKS
 
 pytestmark = pytest.mark.browser
 
-NETWORKS = ("digit-lens", "keras-mnist", "lenet", "simple-convnet", "torch-net")
+NETWORKS = tuple(SERVED_NETWORKS)  # the shipped five, and imported ones when $DIGIT_LENS_ARTIFACTS_DIR holds some
 # Integrated Gradients for five networks is 65 backward passes each: under a shared machine's load
 # an answer can take many seconds (make bench measures the server's CPU time per request).
 SLOW = 90_000
