@@ -142,6 +142,28 @@ def test_integrated_gradients_add_up_to_the_score_difference_within_one_percent(
         assert completeness["baseline"] == "blank" and completeness["steps"] >= attribution.DEFAULT_STEPS
 
 
+@pytest.mark.parametrize("name", subjects())
+def test_integrated_gradients_is_the_plain_trapezoid_of_the_backward_passes_gradients(name, images):
+    """The shortcuts (start after the affine layers, take the mean there, ReLU after a max pool on the
+    pooled cells) change no number: the map is pixel x the trapezoid mean of the whole network's
+    d score / d pixel at the 65 points alpha * image, each a plain forward and backward pass."""
+    network, _ = subject(name)
+    layers, weights = network.layers, network.kernels()
+    image = network.input_image(images["drawn 7"]).astype(np.float32)
+    target = target_of(network, image)
+    alphas = np.arange(65) / 64
+    path = backward.forward(layers, weights, alphas.astype(np.float32)[:, None, None] * image)
+    top = attribution.score_layer(layers)
+    seed = np.zeros_like(path[top])
+    seed[:, target] = 1.0
+    gradients = backward.backward(layers, weights, path, seed, layers[top].name, weight_gradients=False).outputs[0]
+    factors = np.where((alphas == 0) | (alphas == 1), 0.5, 1.0)
+    plain = image * np.tensordot(factors, gradients[..., 0].astype(np.float64), axes=1) / 64
+    ours = attribution.integrated_gradients(layers, weights, image, target, steps=64, max_steps=64)
+    assert ours.details["completeness"]["steps"] == 64
+    close(ours.map, plain, 1e-5)
+
+
 def test_integrated_gradients_steps_double_until_complete():
     """Too few steps for 1% on a real drawing: the steps double (keeping the points) until the sum is within it."""
     network, _ = subject("digit-lens")

@@ -458,6 +458,10 @@ def linear_prefix(layers: Sequence) -> int:
     return index
 
 
+def _is_relu(layer) -> bool:
+    return layer.kind == "ReLU" or (layer.kind == "Activation" and layer.settings.get("activation") == "relu")
+
+
 class _Path:
     """The straight path alpha * image from the blank image, its scores and gradients, in batches.
 
@@ -466,6 +470,11 @@ class _Path:
     backward pass stops there too. The mean gradient over the path is taken
     at that layer and carried back to the pixels once (``to_pixels``): the
     mean of a linear map's outputs is the map of the mean.
+
+    When the first layer that bends is a ReLU and a max pooling follows it
+    (every network here but keras-mnist), the two are taken in the other
+    order: max pool(ReLU(z)) = ReLU(max pool(z)), as max commutes with ReLU,
+    so ReLU runs on the pooled quarter of the cells (``_relu_pool``).
     """
 
     def __init__(self, layers: Sequence, weights: Weights, image: np.ndarray, target: int):
@@ -473,6 +482,9 @@ class _Path:
         self.image_shape = image.shape
         self.first = linear_prefix(layers)
         self.top = score_layer(layers)
+        following = layers[self.first + 1 : self.first + 3]
+        self.relu_pool = (len(following) == 2 and _is_relu(following[0]) and following[1].kind == "MaxPooling2D"
+                          and self.first + 2 < self.top)
         prefix = list(layers[: self.first + 1])
         both = backward.forward(prefix, weights, np.stack([np.zeros_like(image), image]))
         self.drawing_outputs = [output[1:] for output in both]
@@ -490,17 +502,45 @@ class _Path:
             # blank + alpha * change, in one float32 array (no temporaries of the batch's size).
             start_outputs = np.multiply(chunk.reshape(shape), self.change, dtype=np.float32)
             start_outputs += self.blank
-            outputs = backward.forward_from(self.layers, self.weights, self.first, start_outputs)
-            scores = outputs[self.top - self.first]
-            seed = np.zeros_like(scores)
-            seed[:, self.target] = 1.0
-            result = backward.backward(rest, self.weights, outputs, seed, self.layers[self.top].name,
-                                       weight_gradients=False)
+            if self.relu_pool:
+                scores, gradient = self._relu_pool(start_outputs)
+            else:
+                outputs = backward.forward_from(self.layers, self.weights, self.first, start_outputs)
+                scores = outputs[self.top - self.first]
+                result = backward.backward(rest, self.weights, outputs, self._seed(scores), self.layers[self.top].name,
+                                           weight_gradients=False)
+                gradient = result.outputs[0]
             # The weighted sum over the batch in float32 (one product), added up across batches in float64.
-            total += np.tensordot(chunk_factors.astype(np.float32), result.outputs[0], axes=1)
+            total += np.tensordot(chunk_factors.astype(np.float32), gradient, axes=1)
             for alpha, row in zip(chunk, scores):
                 self.scores[float(alpha)] = np.asarray(row, dtype=np.float64)
         return total
+
+    def _seed(self, scores: np.ndarray) -> np.ndarray:
+        seed = np.zeros_like(scores)
+        seed[:, self.target] = 1.0
+        return seed
+
+    def _relu_pool(self, start_outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and d score / d z for a batch z of the first bending layer's inputs, a ReLU then a max pool.
+
+        Forward: the windows' maxima of z, then ReLU on them (the pool's output, exactly). Backward:
+        from the pool's output down, ReLU's gradient on the pooled side (nothing passes where a
+        window's maximum is not positive), then to the window's first maximum of z: where it is
+        positive it is also the first maximum of ReLU(z), the cell the max pool chose, and ReLU
+        passes its gradient there. The same numbers as ReLU then max pool, with ReLU on a quarter.
+        """
+        pool_position = self.first + 2
+        pool = self.layers[pool_position]
+        maxima = backward.pooling_forward(start_outputs, pool, {})
+        pooled = backward.relu_forward(maxima, self.layers[self.first + 1], {})
+        outputs = backward.forward_from(self.layers, self.weights, pool_position, pooled)
+        scores = outputs[self.top - pool_position]
+        result = backward.backward(list(self.layers[pool_position:]), self.weights, outputs, self._seed(scores),
+                                   self.layers[self.top].name, weight_gradients=False)
+        passed = result.outputs[0] * (maxima > 0)
+        gradient, _ = backward.pooling_backward(passed, start_outputs, maxima, pool, {})
+        return scores, gradient
 
     def to_pixels(self, gradient: np.ndarray) -> np.ndarray:
         """A gradient at the first layer that bends, carried back to the pixels (0..255 units)."""
