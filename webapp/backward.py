@@ -160,7 +160,8 @@ def _convolution_by_position(x: np.ndarray, kernel: np.ndarray, strides, pads, o
     The rows are put first, (H, N, W, C), so that for one kernel column the
     cells under each kernel row are one contiguous block: one copy per kernel
     column instead of one per position. The padding is laid in the same copy
-    that puts the rows first, and every product goes through one buffer.
+    that puts the rows first, and the cells and products go through one
+    buffer each (a worker's large arrays are each a fresh mapping of memory).
     """
     top, bottom, left, right = pads
     batch, height, width, channels = x.shape
@@ -168,9 +169,10 @@ def _convolution_by_position(x: np.ndarray, kernel: np.ndarray, strides, pads, o
     rows_first[top : top + height, :, left : left + width] = x.transpose(1, 0, 2, 3)
     out = np.empty((out_h * batch * out_w, kernel.shape[-1]), np.result_type(x, kernel))
     product = np.empty_like(out)
+    under = np.empty((rows_first.shape[0], batch, out_w, channels), x.dtype)  # (H + pads, N, OW, C)
     for column in range(kernel.shape[1]):
         columns = slice(column, column + strides[1] * (out_w - 1) + 1, strides[1])
-        under = np.ascontiguousarray(rows_first[:, :, columns, :])  # (H + pads, N, OW, C)
+        np.copyto(under, rows_first[:, :, columns, :])
         for row in range(kernel.shape[0]):
             rows = slice(row, row + strides[0] * (out_h - 1) + 1, strides[0])
             cells = under[rows].reshape(-1, channels)
