@@ -495,12 +495,15 @@ class _Path:
         """d score / d (output of the first layer that bends) at each alpha, times its factor, summed."""
         total = np.zeros(self.blank.shape, dtype=np.float64)
         rest = list(self.layers[self.first :])
+        # blank + alpha * change, the batches' start, in one float32 buffer for them all (each large array
+        # a worker allocates is a fresh mapping of memory, its pages faulted in one by one).
+        starts = np.empty((min(BATCH, len(alphas)), *self.blank.shape), np.float32)
         for start in range(0, len(alphas), BATCH):
             chunk = np.asarray(alphas[start : start + BATCH], dtype=np.float32)
             chunk_factors = np.asarray(factors[start : start + BATCH], dtype=np.float64)
             shape = (len(chunk),) + (1,) * self.blank.ndim
-            # blank + alpha * change, in one float32 array (no temporaries of the batch's size).
-            start_outputs = np.multiply(chunk.reshape(shape), self.change, dtype=np.float32)
+            start_outputs = starts[: len(chunk)]
+            np.multiply(chunk.reshape(shape), self.change, out=start_outputs)
             start_outputs += self.blank
             if self.relu_pool:
                 scores, gradient = self._relu_pool(start_outputs)
