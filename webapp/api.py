@@ -138,21 +138,16 @@ def gate_verdict(prepared: Prepared, gate: Gate | None) -> float | None:
     return gate.not_a_digit(prepared.image)
 
 
-def reading(
+def verdict(
     prepared: Prepared,
     network: Network,
     probabilities: np.ndarray | None,
     gate: Gate | None = None,
     *,
     not_a_digit: float | None = None,
-) -> dict:
-    """The prediction part of an answer, from the image, the network's probabilities and the gate's verdict.
-
-    The probabilities stay the network's own even when the gate says the
-    drawing is not a digit: a network trained on ten digits always picks one.
-    ``not_a_digit``, when given, is ``gate_verdict()`` already computed for
-    this drawing, so a request that reads it for several networks runs the gate once.
-    """
+) -> tuple[np.ndarray, int, float, str | None, float | None]:
+    """What a reading says, counted in /metrics: (probabilities as float64 summing to 1, best digit, its
+    probability, reason or None, the gate's P(not a digit) or None). See ``reading``."""
     if prepared.empty or probabilities is None:
         # Nothing drawn: no guess at all, not the model's opinion of a blank.
         probabilities = np.full(NUM_CLASSES, 1.0 / NUM_CLASSES)
@@ -172,6 +167,27 @@ def reading(
     if reason is None and confidence < float(current_app.config["UNCERTAIN_BELOW"]):
         reason = "uncertain"
     metrics.reading(network.name, reason)
+    return probabilities, best, confidence, reason, not_a_digit
+
+
+def reading(
+    prepared: Prepared,
+    network: Network,
+    probabilities: np.ndarray | None,
+    gate: Gate | None = None,
+    *,
+    not_a_digit: float | None = None,
+) -> dict:
+    """The prediction part of an answer, from the image, the network's probabilities and the gate's verdict.
+
+    The probabilities stay the network's own even when the gate says the
+    drawing is not a digit: a network trained on ten digits always picks one.
+    ``not_a_digit``, when given, is ``gate_verdict()`` already computed for
+    this drawing, so a request that reads it for several networks runs the gate once.
+    """
+    probabilities, best, confidence, reason, not_a_digit = verdict(
+        prepared, network, probabilities, gate, not_a_digit=not_a_digit
+    )
     return {
         "digit": None if reason else best,
         "probabilities": [float(value) for value in probabilities],
@@ -212,8 +228,9 @@ def comparison(
             probabilities = known[name]
         else:
             probabilities = None if prepared.empty else network.predict(prepared.image)
-        answer = reading(prepared, network, probabilities, registry.gate, not_a_digit=not_a_digit)
-        answers.append({"model": name, **{key: answer[key] for key in ("digit", "confidence", "reason")}})
+        # Only what the row shows: not each network's input image and probabilities, which nothing reads.
+        _, best, confidence, reason, _ = verdict(prepared, network, probabilities, registry.gate, not_a_digit=not_a_digit)
+        answers.append({"model": name, "digit": None if reason else best, "confidence": confidence, "reason": reason})
     return answers
 
 

@@ -60,7 +60,11 @@ def fit_to_input(images: np.ndarray, size: int) -> np.ndarray:
         raise ValueError(f"cannot centre {images.shape[-2]}x{images.shape[-1]} images in {size}x{size}")
     if border == 0:
         return images
-    return np.pad(images, [(0, 0)] * (images.ndim - 2) + [(border, border), (border, border)])
+    # A zero field and one copy: np.pad's general machinery costs ~30 us a call, this ~2 us (a ?compare=1
+    # request centres every 32x32 network's input twice).
+    field = np.zeros((*images.shape[:-2], size, size), dtype=images.dtype)
+    field[..., border : size - border, border : size - border] = images
+    return field
 
 
 # Weight arrays up to this size are kept in memory once read. Larger ones (the dense layers' kernels, 0.4-4.5
