@@ -48,6 +48,7 @@ import: $(VENV)/.installed-test data
 
 bench: $(VENV)/.installed-test data
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m bench.targets
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m bench.reading_cost
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.png_cost
 	$(BIN)/python -m bench.attribution
