@@ -18,6 +18,7 @@ import time
 import pytest
 
 from bench.load import page_png
+from tests.conftest import SERVED_NETWORKS
 
 
 HEAVY = "/api/attribution?method=integrated-gradients&steps=256&compare=1"
@@ -60,8 +61,9 @@ def test_readings_are_answered_while_integrated_gradients_computes(server):
     thread.join()
     status, answer, heavy_arrived = heavy["result"]
     assert status == 200, answer
-    # It did the work the test relies on: five networks, Integrated Gradients with its completeness check.
-    assert [entry["method"] for entry in answer["compare"]] == ["integrated-gradients"] * 5
+    # It did the work the test relies on: every served network (the five, and any imported one), Integrated
+    # Gradients with its completeness check.
+    assert [entry["method"] for entry in answer["compare"]] == ["integrated-gradients"] * len(SERVED_NETWORKS)
     assert all(entry["completeness"]["steps"] >= 256 for entry in answer["compare"]), answer["compare"]
     assert [status for status, _ in readings] == [200] * len(readings), readings
     answered_during = [arrived for _, arrived in readings if arrived < heavy_arrived]
