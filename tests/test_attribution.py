@@ -13,17 +13,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import SERVED_ARTIFACTS, SERVED_NETWORKS
 from train.drawings import NON_DIGITS, random_drawing, render, shaped_drawing
 from webapp import attribution, backward
-from webapp.model import ARTIFACTS, KERAS_FILE, Network, discover
+from webapp.model import KERAS_FILE, Network
 from webapp.preprocess import prepare
 
 RELATIVE = 1e-4
 
 
 def subjects() -> list[str]:
-    """Every served network and the not-a-digit gate (a "_" folder)."""
-    return [*discover(ARTIFACTS), "_gate"]
+    """Every served network (imported ones too, in $DIGIT_LENS_ARTIFACTS_DIR) and the not-a-digit gate (a "_" folder)."""
+    return [*SERVED_NETWORKS, "_gate"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def subject(name: str):
     if name not in _loaded:
         import keras
 
-        network = Network.load(ARTIFACTS / name)
+        network = Network.load(SERVED_ARTIFACTS / name)
         _loaded[name] = (network, keras.saving.load_model(network.folder / KERAS_FILE, compile=False))
     return _loaded[name]
 

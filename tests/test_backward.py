@@ -92,7 +92,8 @@ def keras_network(name: str):
     import keras
 
     from train.export import layer_records, layer_weights
-    from webapp.model import ARTIFACTS, KERAS_FILE
+    from tests.conftest import SERVED_ARTIFACTS
+    from webapp.model import KERAS_FILE
 
     keras.utils.set_random_seed(0)
     if name == "fixture-digit-lens":
@@ -108,7 +109,7 @@ def keras_network(name: str):
     elif name == "fixture-tiles":
         model = build_tiles_network()
     else:
-        model = keras.saving.load_model(ARTIFACTS / name / KERAS_FILE, compile=False)
+        model = keras.saving.load_model(SERVED_ARTIFACTS / name / KERAS_FILE, compile=False)
     if name in FIXTURES:
         # Keras starts biases at 0, which puts every blank cell exactly on ReLU's kink, where the
         # numerical gradient averages the two sides: small random biases, as after some training.
@@ -129,9 +130,10 @@ def keras_network(name: str):
 
 
 def served_names() -> list[str]:
-    from webapp.model import ARTIFACTS, discover
+    """Every network the app serves (imported ones too, in $DIGIT_LENS_ARTIFACTS_DIR)."""
+    from tests.conftest import SERVED_NETWORKS
 
-    return discover(ARTIFACTS)
+    return SERVED_NETWORKS
 
 
 FIXTURES = ["fixture-digit-lens", "fixture-small-32", "fixture-geometry", "fixture-tiles"]
@@ -214,9 +216,10 @@ def test_gradients_equal_gradient_tape_on_every_layer(name):
 
 @pytest.mark.parametrize("name", served_names())
 def test_numpy_forward_equals_the_served_network(name):
-    from webapp.model import ARTIFACTS, Network
+    from tests.conftest import SERVED_ARTIFACTS
+    from webapp.model import Network
 
-    network = Network.load(ARTIFACTS / name)
+    network = Network.load(SERVED_ARTIFACTS / name)
     image = drawings(28)[1]
     outputs = backward.forward(network.layers, network.kernels(), network.input_image(image)[None])
     for layer, mine, served in zip(network.layers, outputs, network.features(image), strict=True):
