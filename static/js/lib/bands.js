@@ -34,6 +34,18 @@ function sentences(...parts) {
 }
 
 /**
+ * A pooling layer's numbers for its band: window k, stride, the zeros of its padding above and below and
+ * the output side, as the network has them (layers.json), and the input's sides.
+ */
+function poolingNumbers(layer, previous) {
+  const s = layer.settings;
+  const [k] = s.pool_size;
+  const [stride] = s.strides ?? s.pool_size;
+  const [top, bottom] = layer.padding ?? [0, 0];
+  return { k, stride, top, bottom, mode: s.padding, height: previous.height, width: previous.width, side: layer.height };
+}
+
+/**
  * The explanation of a layer, with its real numbers. `previous` is the layer before it;
  * `total` the whole network's parameters.
  */
@@ -113,15 +125,11 @@ export function explain(layer, previous, total) {
           : t('max(0, x): positive values pass, negative ones become 0 (black). What is left are the units that responded to your drawing. No parameters.'),
       };
     case 'MaxPooling2D': {
-      const [k] = s.pool_size;
-      const [stride] = s.strides ?? s.pool_size;
-      // The zeros around the input and the output side as the network has them (layers.json).
-      const [top, bottom] = layer.padding ?? [0, 0];
-      const numbers = { k, stride, top, bottom, mode: s.padding, height: previous.height, width: previous.width, side: layer.height };
+      const numbers = poolingNumbers(layer, previous);
       return {
         title: t('Max pooling layer'),
         text:
-          top + bottom > 0
+          numbers.top + numbers.bottom > 0
             ? t(
                 'Each %(k)s×%(k)s block is replaced by its largest value, moving %(stride)s at a time. Padding "%(mode)s" adds %(top)s rows above and %(bottom)s below, which never win, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s + %(top)s + %(bottom)s) / %(stride)s + 1 = %(side)s, rounded down. The strongest responses survive, and a drawing shifted by a pixel gives nearly the same result. Each pair shows a map before and after. No parameters.',
                 numbers,
@@ -171,14 +179,11 @@ export function explain(layer, previous, total) {
         ),
       };
     case 'AveragePooling2D': {
-      const [k] = s.pool_size;
-      const [stride] = s.strides ?? s.pool_size;
-      const [top, bottom] = layer.padding ?? [0, 0];
-      const numbers = { k, stride, top, bottom, mode: s.padding, height: previous.height, width: previous.width, side: layer.height };
+      const numbers = poolingNumbers(layer, previous);
       return {
         title: t('Average pooling layer'),
         text:
-          top + bottom > 0
+          numbers.top + numbers.bottom > 0
             ? t(
                 'Each %(k)s×%(k)s block is replaced by the mean of its values, moving %(stride)s at a time. Padding "%(mode)s" adds %(top)s rows above and %(bottom)s below, which are not counted in the mean, so every map shrinks from %(height)s×%(width)s to (%(height)s − %(k)s + %(top)s + %(bottom)s) / %(stride)s + 1 = %(side)s, rounded down. No parameters.',
                 numbers,

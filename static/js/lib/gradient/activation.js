@@ -2,10 +2,9 @@
 // linear δ × 1 (relu and softmax have their own views).
 
 import { t } from '../i18n.js';
-import { element, number, termsTable, valueLine } from './format.js';
+import { number, termsView } from './format.js';
 
 export function render(answer) {
-  const node = element('div');
   const numbers = { next: answer.through, y: number(answer.output), slope: number(answer.factors[0][1]) };
   let rule;
   let head;
@@ -19,10 +18,9 @@ export function render(answer) {
     rule = t('%(next)s is a linear activation: it passes the value on unchanged, and the gradient too: δ × 1.', numbers);
     head = t('factor');
   }
-  node.append(
-    element('p', 'gradient-rule', rule),
-    termsTable(answer, { heads: ['δ', head], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    rule,
+    { heads: ['δ', head], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` },
   );
-  return node;
 }

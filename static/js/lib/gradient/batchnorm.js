@@ -2,40 +2,28 @@
 // of an input, δ × γ / √(variance + ε); of γ, Σ x̂ × δ over the channel's cells.
 
 import { t } from '../i18n.js';
-import { element, number, termsTable, valueLine } from './format.js';
+import { number, termsView } from './format.js';
 
 export function renderInput(answer) {
-  const node = element('div');
-  node.append(
-    element(
-      'p',
-      'gradient-rule',
-      t('%(next)s is a batch normalization. As the network reads, its mean and variance are constants, so its input reaches the output only through the factor γ / √(variance + ε) = %(gamma)s / %(deviation)s: δ × γ / √(variance + ε).', {
-        next: answer.through,
-        gamma: number(answer.gamma),
-        deviation: number(answer.deviation),
-      }),
-    ),
-    termsTable(answer, { heads: ['δ', 'γ / √(σ² + ε)'], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    t('%(next)s is a batch normalization. As the network reads, its mean and variance are constants, so its input reaches the output only through the factor γ / √(variance + ε) = %(gamma)s / %(deviation)s: δ × γ / √(variance + ε).', {
+      next: answer.through,
+      gamma: number(answer.gamma),
+      deviation: number(answer.deviation),
+    }),
+    { heads: ['δ', 'γ / √(σ² + ε)'], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` },
   );
-  return node;
 }
 
 export function renderGamma(answer) {
   const channel = answer.at[0];
-  const node = element('div');
-  node.append(
-    element(
-      'p',
-      'gradient-rule',
-      t('γ of channel #%(channel)s scales every cell of that channel: its gradient is the sum over those %(count)s cells of x̂ × δ, x̂ = (x − mean) / √(variance + ε) being the cell’s normalised input.', {
-        channel,
-        count: answer.terms.length,
-      }),
-    ),
-    termsTable(answer, { heads: ['x̂', 'δ'], describe: (index) => `x̂[${answer.positions[index].join(',')}] · δ[${answer.positions[index].join(',')}]` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    t('γ of channel #%(channel)s scales every cell of that channel: its gradient is the sum over those %(count)s cells of x̂ × δ, x̂ = (x − mean) / √(variance + ε) being the cell’s normalised input.', {
+      channel,
+      count: answer.terms.length,
+    }),
+    { heads: ['x̂', 'δ'], describe: (index) => `x̂[${answer.positions[index].join(',')}] · δ[${answer.positions[index].join(',')}]` },
   );
-  return node;
 }

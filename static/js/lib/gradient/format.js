@@ -104,3 +104,13 @@ export function valueLine(answer) {
     }),
   );
 }
+
+/**
+ * The view of most gradient cells: the rule in words, the table of its terms (`table`: termsTable's
+ * options) and the backward pass's value under it.
+ */
+export function termsView(answer, rule, table) {
+  const node = element('div');
+  node.append(element('p', 'gradient-rule', rule), termsTable(answer, table), valueLine(answer));
+  return node;
+}

@@ -1,10 +1,9 @@
 // Layers that only move or scale values: flatten, dropout (at inference), rescaling, the input.
 
 import { t } from '../i18n.js';
-import { element, number, termsTable, valueLine } from './format.js';
+import { number, termsView } from './format.js';
 
 export function render(answer) {
-  const node = element('div');
   let rule;
   switch (answer.operation) {
     case 'flatten':
@@ -19,10 +18,9 @@ export function render(answer) {
     default:
       rule = t('%(next)s passes the value on unchanged: δ × 1.', { next: answer.through });
   }
-  node.append(
-    element('p', 'gradient-rule', rule),
-    termsTable(answer, { heads: ['δ', t('factor')], describe: (i) => `δ ${answer.through}[${answer.positions[i].join(',')}]` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    rule,
+    { heads: ['δ', t('factor')], describe: (i) => `δ ${answer.through}[${answer.positions[i].join(',')}]` },
   );
-  return node;
 }

@@ -1,21 +1,15 @@
 // ReLU's gradient: δ × [x > 0] (the book's Relu keeps this mask).
 
 import { t } from '../i18n.js';
-import { element, number, termsTable, valueLine } from './format.js';
+import { number, termsView } from './format.js';
 
 export function renderInput(answer) {
   const passes = answer.factors[0][1] === 1;
-  const node = element('div');
-  node.append(
-    element(
-      'p',
-      'gradient-rule',
-      passes
-        ? t('%(next)s is a ReLU. Its input here was %(x)s > 0, so ReLU passed it on unchanged and passes the gradient back unchanged: δ × 1.', { next: answer.through, x: number(answer.input) })
-        : t('%(next)s is a ReLU. Its input here was %(x)s ≤ 0, so ReLU output 0 whatever small change came: the gradient stops here, δ × 0.', { next: answer.through, x: number(answer.input) }),
-    ),
-    termsTable(answer, { heads: ['δ', '[x > 0]'], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    passes
+      ? t('%(next)s is a ReLU. Its input here was %(x)s > 0, so ReLU passed it on unchanged and passes the gradient back unchanged: δ × 1.', { next: answer.through, x: number(answer.input) })
+      : t('%(next)s is a ReLU. Its input here was %(x)s ≤ 0, so ReLU output 0 whatever small change came: the gradient stops here, δ × 0.', { next: answer.through, x: number(answer.input) }),
+    { heads: ['δ', '[x > 0]'], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` },
   );
-  return node;
 }

@@ -1,47 +1,37 @@
 // Where backpropagation starts: the softmax with the cross-entropy error (the book's SoftmaxWithLoss).
 
 import { t } from '../i18n.js';
-import { element, number, termsTable, valueLine } from './format.js';
+import { number, termsView } from './format.js';
 
 /** d L / d score k = y_k − t_k. */
 export function renderLoss(answer) {
   const k = answer.at[0];
-  const node = element('div');
-  node.append(
-    element(
-      'p',
-      'gradient-rule',
-      t('The softmax turned the scores into probabilities y, and the loss is the cross-entropy error L = −log y[label]. Together their gradient with respect to score %(k)s is simply y_%(k)s − t_%(k)s (the book’s SoftmaxWithLoss: y − t), with y_%(k)s = %(y)s and t_%(k)s = %(t)s.', {
-        k,
-        y: number(answer.factors[0][0], { digits: 6 }),
-        t: answer.factors[1][0],
-      }),
-    ),
-    termsTable(answer, { heads: [t('value'), t('sign')], describe: (i) => (i === 0 ? `y_${k}` : `t_${k}`) }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    t('The softmax turned the scores into probabilities y, and the loss is the cross-entropy error L = −log y[label]. Together their gradient with respect to score %(k)s is simply y_%(k)s − t_%(k)s (the book’s SoftmaxWithLoss: y − t), with y_%(k)s = %(y)s and t_%(k)s = %(t)s.', {
+      k,
+      y: number(answer.factors[0][0], { digits: 6 }),
+      t: answer.factors[1][0],
+    }),
+    { heads: [t('value'), t('sign')], describe: (i) => (i === 0 ? `y_${k}` : `t_${k}`) },
   );
-  return node;
 }
 
 /** d L / d y_k = −t_k / y_k. */
 export function renderProbability(answer) {
   const k = answer.at[0];
-  const node = element('div');
-  node.append(
-    element('p', 'gradient-rule', t('L = −log y[label] depends only on the probability of the label: ∂L/∂y_k = −t_k / y_k, which is −1 / y for the label and 0 for every other digit.')),
-    termsTable(answer, { heads: ['t_k', '−1 / y_k'], describe: () => `k = ${k}` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    t('L = −log y[label] depends only on the probability of the label: ∂L/∂y_k = −t_k / y_k, which is −1 / y for the label and 0 for every other digit.'),
+    { heads: ['t_k', '−1 / y_k'], describe: () => `k = ${k}` },
   );
-  return node;
 }
 
 /** The softmax's own backward, from d L / d y: Σ_j δ_j y_j ([j = k] − y_k). */
 export function renderSoftmax(answer) {
-  const node = element('div');
-  node.append(
-    element('p', 'gradient-rule', t('Every probability depends on every score: ∂y_j/∂x_k = y_j([j = k] − y_k), so the gradient of score k is Σ_j δ_j × y_j([j = k] − y_k).')),
-    termsTable(answer, { heads: ['δ_j', 'y_j([j = k] − y_k)'], describe: (i) => `j = ${answer.positions[i][0]}` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    t('Every probability depends on every score: ∂y_j/∂x_k = y_j([j = k] − y_k), so the gradient of score k is Σ_j δ_j × y_j([j = k] − y_k).'),
+    { heads: ['δ_j', 'y_j([j = k] − y_k)'], describe: (i) => `j = ${answer.positions[i][0]}` },
   );
-  return node;
 }

@@ -1,23 +1,17 @@
 // The gradient through zero padding: the cell was copied to one output cell, shifted by the padding.
 
 import { t } from '../i18n.js';
-import { element, termsTable, valueLine } from './format.js';
+import { termsView } from './format.js';
 
 export function render(answer) {
-  const node = element('div');
   const [row, column] = answer.positions[0];
-  node.append(
-    element(
-      'p',
-      'gradient-rule',
-      t('%(next)s copied this cell to row %(row)s, column %(column)s of its output (the zeros of the border came from no input): the gradient comes back unchanged from there, δ × 1.', {
-        next: answer.through,
-        row,
-        column,
-      }),
-    ),
-    termsTable(answer, { heads: ['δ', t('factor')], describe: () => `δ ${answer.through}[${answer.positions[0].join(',')}]` }),
-    valueLine(answer),
+  return termsView(
+    answer,
+    t('%(next)s copied this cell to row %(row)s, column %(column)s of its output (the zeros of the border came from no input): the gradient comes back unchanged from there, δ × 1.', {
+      next: answer.through,
+      row,
+      column,
+    }),
+    { heads: ['δ', t('factor')], describe: () => `δ ${answer.through}[${answer.positions[0].join(',')}]` },
   );
-  return node;
 }
