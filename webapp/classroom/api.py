@@ -181,14 +181,7 @@ def _store_drawing(code: str, label: int, prepared: Prepared, readings: dict[str
                           window_seconds=config["CLASSROOM_RATE_WINDOW_SECONDS"])
     try:
         # Committed before the 201 (SQLite: WAL + synchronous=FULL; PostgreSQL: synchronous_commit).
-        engine = store.get_store().ready()
-        if engine.dialect.name == "sqlite":
-            # sqlite3 waits for the write lock and the fsync in C, which gevent cannot switch away from:
-            # in the hub's thread pool that wait holds this request only, not the worker's event loop.
-            # (psycopg waits cooperatively on gevent by itself.)
-            offload(store.store_drawing, engine, drawing, limits)
-        else:
-            store.store_drawing(engine, drawing, limits)
+        store.store_drawing(store.get_store().ready(), drawing, limits)
     except store.NotStored as refusal:
         raise {
             "unknown-class": ApiError(404, "unknown-class", "no class has this code; check the code on the board"),
