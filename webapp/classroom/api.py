@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.admission import offload
-from webapp.api import admitted, gate_verdict, loaded_registry, prepared_image, reading
+from webapp.api import admitted, gate_verdict, loaded_registry, prepared_image, verdict
 # Modules by their full names: the package, whose __init__ wires this module into the app, is not imported
 # (no import circle: tests/test_layout.py).
 import webapp.classroom.exports as exports
@@ -164,9 +164,10 @@ def read_drawing() -> tuple[Prepared, dict[str, dict]]:
     for name in registry.names:
         time.sleep(0)  # on gevent: let the worker's other greenlets run between two networks
         network = registry.get(name)
-        answer = reading(prepared, network, network.predict(prepared.image), registry.gate, not_a_digit=not_a_digit)
-        readings[name] = {"digit": answer["digit"], "best": int(np.argmax(answer["probabilities"])),
-                          "confidence": round(answer["confidence"], 4), "reason": answer["reason"]}
+        _, best, confidence, reason, _ = verdict(prepared, network, network.predict(prepared.image), registry.gate,
+                                                 not_a_digit=not_a_digit)
+        readings[name] = {"digit": None if reason else best, "best": best, "confidence": round(confidence, 4),
+                          "reason": reason}
     return prepared, readings
 
 
