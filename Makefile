@@ -68,14 +68,18 @@ install-test: $(VENV)/.installed-test
 
 # The locked packages (--require-hashes: pip refuses anything unpinned, unhashed or altered), then the
 # project itself without resolving again (--no-deps), built by the locked setuptools.
+# Disk: CI once stopped here with "No space left on device". pip keeps no cache copy of each wheel
+# (TensorFlow's alone is ~600 MB) and unpacks into build/pip-tmp on the checkout's disk, not /tmp
+# (which may be a small tmpfs).
+PIP := mkdir -p build/pip-tmp && TMPDIR=$(CURDIR)/build/pip-tmp PIP_NO_CACHE_DIR=1 $(BIN)/pip
 $(VENV)/.installed: pyproject.toml $(SERVE_LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r $(SERVE_LOCK)
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(PIP) install --quiet --require-hashes -r $(SERVE_LOCK)
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(TEST_LOCK) $(VENV)/.installed
-	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(PIP) install --quiet --require-hashes -r $(TEST_LOCK)
 	touch $@
 
 # make lock: re-resolve the locks from pyproject.toml (and requirements/build.in, the build backend;
@@ -89,7 +93,7 @@ $(VENV)/.installed-test: pyproject.toml $(TEST_LOCK) $(VENV)/.installed
 LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 $(if $(UPGRADE),--upgrade)
 
 lock: $(VENV)/.installed
-	$(BIN)/pip install --quiet --require-hashes -r requirements/tools.txt
+	$(PIP) install --quiet --require-hashes -r requirements/tools.txt
 	$(LOCK) pyproject.toml requirements/build.in -c requirements/constraints.txt --extra train --extra test -o $(TEST_LOCK)
 	$(LOCK) pyproject.toml requirements/build.in -c requirements/constraints.txt -c $(TEST_LOCK) -o $(SERVE_LOCK)
 
