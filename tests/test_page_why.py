@@ -222,16 +222,17 @@ TEXT_FITS = """() => {
 
 @pytest.mark.parametrize("path", ["/why", "/", "/layers", "/learn"])
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_the_header_chooser_shows_whole_names_on_a_phone(browser, live_server, path, lang):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+@pytest.mark.parametrize("width", [390, 360])
+def test_the_header_chooser_shows_whole_names_on_a_phone(browser, live_server, path, lang, width):
+    context = browser.new_context(viewport={"width": width, "height": 844})
     page = context.new_page()
     try:
         page.goto(f"{live_server}{path}?lang={lang}")
         page.wait_for_selector("[data-testid=model-select]")
         fits = page.evaluate(TEXT_FITS)
         assert len(fits) == len(NETWORKS)
-        assert all(width <= room for _, width, room in fits), fits
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert all(text_width <= room for _, text_width, room in fits), fits
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()
 
