@@ -29,6 +29,22 @@ def test_constant_channels_and_vectors():
     np.testing.assert_allclose(decoded, vector, atol=1 / 255 + 1e-6)
 
 
+@pytest.mark.parametrize("shape", [(1568, 256), (3, 70000), (14, 14, 32), (5, 5, 32, 16), (256,), (1, 1)])
+def test_quantization_is_the_formula_byte_for_byte(shape):
+    """The blocked, in-place arithmetic gives exactly round((value - min) / span * 255) per channel."""
+    rng = np.random.default_rng(sum(shape))
+    values = rng.normal(size=shape).astype(np.float32) * np.float32(3.0)
+    values[rng.random(shape) < 0.5] = 0.0  # rows of zeros, as after a ReLU; some channels constant
+    planes, low, high = quantize_channels(values if values.ndim > 1 else values[:, None])
+    reference = np.moveaxis(values if values.ndim > 1 else values[:, None], -1, 0)
+    reference = reference.reshape(reference.shape[0], -1)
+    ref_low, ref_high = reference.min(axis=1), reference.max(axis=1)
+    span = np.where(ref_high > ref_low, ref_high - ref_low, np.float32(1.0))
+    expected = np.round((reference - ref_low[:, None]) / span[:, None] * np.float32(255.0)).astype(np.uint8)
+    assert planes.dtype == np.uint8 and planes.reshape(expected.shape).tobytes() == expected.tobytes()
+    assert np.array_equal(low, ref_low) and np.array_equal(high, ref_high)
+
+
 @pytest.fixture(scope="module")
 def answer(client_module):
     png = render(random_drawing(np.random.default_rng(4), 4))

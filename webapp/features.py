@@ -18,6 +18,8 @@ import numpy as np
 from webapp.artifacts import SHOWN_SETTINGS
 from webapp.model import LayerInfo
 
+QUANTIZE_BLOCK = 16384  # values per block of quantize_channels' arithmetic (64 kB of float32)
+
 
 def quantize_channels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-channel uint8 quantization of a (..., C) array.
@@ -25,12 +27,24 @@ def quantize_channels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     Returns:
         (planes uint8 of shape (C, ...), minimum per channel, maximum per channel)
     """
-    planes = np.moveaxis(values.astype(np.float32), -1, 0).reshape(values.shape[-1], -1)
-    low = planes.min(axis=1)
-    high = planes.max(axis=1)
+    channels = values.shape[-1]
+    rows = np.asarray(values, np.float32).reshape(-1, channels)  # one row per position, one column per channel
+    low = rows.min(axis=0)
+    high = rows.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
-    quantized = np.round((planes - low[:, None]) / span[:, None] * 255.0).astype(np.uint8)
-    return quantized.reshape((values.shape[-1], *values.shape[:-1])), low, high
+    # (value - low) / span * 255, rounded, in the values' own layout, a block of rows at a time in one small
+    # float32 buffer (it stays in the cache and on malloc's heap), turned channel-major as uint8, a quarter
+    # of the bytes. A dense kernel's gradient (401,408 numbers on digit-lens) took
+    # ~9 ms as six fresh arrays of its size and a float transpose; the bytes are the same.
+    quantized = np.empty(rows.shape[::-1], np.uint8)  # channel-major
+    block = max(1, QUANTIZE_BLOCK // channels)
+    for start in range(0, rows.shape[0], block):
+        scaled = np.subtract(rows[start:start + block], low, dtype=np.float32)
+        np.divide(scaled, span, out=scaled)
+        np.multiply(scaled, 255.0, out=scaled)
+        np.round(scaled, out=scaled)
+        quantized[:, start:start + block] = scaled.T
+    return quantized.reshape((channels, *values.shape[:-1])), low, high
 
 
 def dequantize_channels(data: bytes, shape: Sequence[int], low: Sequence[float], high: Sequence[float]) -> np.ndarray:
