@@ -137,6 +137,72 @@ def test_a_cell_chosen_with_a_tap_on_a_phone(browser, live_server):
     context.close()
 
 
+TERMS_FIT = """() => [...document.querySelectorAll('#gradient-panel .terms-table')].map((table) => {
+    const panel = document.querySelector('#gradient-panel').getBoundingClientRect();
+    const box = table.getBoundingClientRect();
+    return table.scrollWidth <= table.clientWidth && box.left >= panel.left && box.right <= panel.right;
+})"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_terms_fit_a_phone_without_scrolling_sideways(browser, live_server, lang):
+    """At 390 px a term is stacked (where it comes from; a × b; = term): no table scrolls sideways."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    open_learn_with(page, live_server, 3, seed=46, lang=lang)
+    # A filter weight's terms (input × δ, the longest numbers), then an input cell's (W[...] · δ conv2[...]).
+    for layer, cells in (("conv1", "canvas.kernel-tile"), ("pool1", "canvas.map:not(.mask)")):
+        target = page.locator(f"[data-testid=gradient-band-{layer}] {cells}").first
+        target.scroll_into_view_if_needed()
+        box = target.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+        page.wait_for_function("(layer) => document.querySelector('#gradient-panel').dataset.state === 'done'"
+                               " && document.querySelector('#gradient-panel').dataset.layer === layer",
+                               arg=layer, timeout=60_000)
+        assert page.locator("#gradient-panel .terms-table tbody tr").count() >= 3
+        assert page.evaluate(TERMS_FIT) == [True], layer
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+def test_a_busy_server_is_asked_again_for_the_terms(page, live_server):
+    """/api/learn/explain answering 503 (load shed): the page waits, asks again and shows the terms; when every
+    answer is 503, it says so and how to retry."""
+    open_learn_with(page, live_server, 7, seed=42)
+    refusals = {"left": 100, "asked": 0}
+
+    def shed(route):
+        refusals["asked"] += 1
+        if refusals["left"] > 0:
+            refusals["left"] -= 1
+            route.fulfill(status=503, headers={"Retry-After": "1"}, content_type="application/json",
+                          body='{"error": {"code": "busy", "message": "the server is overloaded right now"}}')
+        else:
+            route.continue_()
+
+    page.route("**/api/learn/explain?*", shed)
+    tile = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").nth(2)
+    tile.scroll_into_view_if_needed()
+    tile.click()
+    page.wait_for_selector("#gradient-panel .explain-status:has-text('asking again')", timeout=10_000)
+    page.wait_for_selector("#gradient-panel[data-state=error]", timeout=30_000)
+    assert refusals["asked"] == 5  # the first request and four retries
+    status = page.locator("#gradient-panel .explain-status").text_content()
+    assert status == "The server is busy right now. Choose the cell again to retry.", status
+    assert page.locator("#gradient-panel .terms-table").count() == 0
+    # Shed once: the retry a second later shows the terms.
+    refusals.update(left=1, asked=0)
+    tile.click()
+    answer = explained(page)
+    assert refusals["asked"] == 2
+    assert answer["layer"] == "conv1" and answer["of"] == "kernel"
+    assert re.match(r"∂L/∂W_conv1\[\d,\d,0,2\] = ", answer["title"]), answer["title"]  # filter 2's tile
+    assert page.locator("#gradient-panel .terms-table tbody tr").count() >= 3
+    assert page.locator("#gradient-panel .explain-status").text_content() == ""
+    # The only errors the browser logged are the test's 503s.
+    assert all("503" in error for error in page.console_errors), page.console_errors
+
+
 ROWS = """(selector) => [...document.querySelectorAll(selector)].map((grid) => {
     const tops = [...grid.children].filter((child) => child.offsetParent).map((child) => Math.round(child.getBoundingClientRect().top));
     const counts = new Map();

@@ -149,17 +149,25 @@ function settings(kind = optimizerChoice.value, rateField = rateInput) {
 
 const BUSY_RETRIES = 4;
 
-/** POST the drawing to /api/learn; a worker busy with other steps answers 503 busy: wait and retry. */
-async function learnRequest(params, signal) {
+/**
+ * POST the drawing to `url`; a server shedding load (a worker busy with other steps, a full queue) answers 503:
+ * wait at least its Retry-After (10 s at most), longer each time, and retry; `onRetry(error)` before each wait.
+ */
+async function postRetrying(url, signal, onRetry = () => {}) {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await postImage(apiUrl(page.learnUrl, params), await pad.toBlob(), signal);
+      return await postImage(url, await pad.toBlob(), signal);
     } catch (error) {
-      if (!(error instanceof ApiError && error.code === 'busy') || attempt >= BUSY_RETRIES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 800 * (attempt + 1)));
+      if (!(error instanceof ApiError && error.status === 503) || attempt >= BUSY_RETRIES) throw error;
+      onRetry(error);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(800 * (attempt + 1), 1000 * Math.min(10, error.retryAfter ?? 0))));
       if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
     }
   }
+}
+
+function learnRequest(params, signal) {
+  return postRetrying(apiUrl(page.learnUrl, params), signal);
 }
 
 /** Take the steps with the settings shown: the gradients and the trajectory first, then the probe. */
@@ -344,7 +352,9 @@ async function explain(cell, { focus = true } = {}) {
   const { optimizer, rate } = settings();
   try {
     const url = apiUrl(page.learnExplainUrl, { label: learned.label, layer: cell.layer, of: cell.of, at: cell.at.join(','), optimizer, rate });
-    const answer = await postImage(url, await pad.toBlob(), controller.signal);
+    const answer = await postRetrying(url, controller.signal, () => {
+      panelStatus.textContent = t('The server is busy; asking again…');
+    });
     if (controller.signal.aborted) return;
     panelTitle.textContent = cellTitle(cell, answer.value);
     panelStatus.textContent = '';
@@ -359,7 +369,8 @@ async function explain(cell, { focus = true } = {}) {
   } catch (error) {
     if (error.name === 'AbortError') return;
     panel.dataset.state = 'error';
-    panelStatus.textContent = error instanceof ApiError ? describeError(error) : error.message;
+    const problem = error instanceof ApiError ? describeError(error) : error.message;
+    panelStatus.textContent = error.status === 503 ? t('%(problem)s Choose the cell again to retry.', { problem }) : problem;
   }
 }
 

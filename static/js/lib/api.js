@@ -5,13 +5,17 @@
 
 import { t } from './i18n.js';
 
-/** An answer that is not a 2xx: `code` is the API's slug, or `unreachable`. */
+/**
+ * An answer that is not a 2xx: `code` is the API's slug, or `unreachable`; `retryAfter` the seconds a 503's
+ * Retry-After asks the client to wait (null without one).
+ */
 export class ApiError extends Error {
-  constructor(message, { code, status = 0 } = {}) {
+  constructor(message, { code, status = 0, retryAfter = null } = {}) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -31,9 +35,11 @@ async function send(url, options) {
   }
   if (!response.ok) {
     const detail = body?.error;
+    const retryAfter = Number.parseFloat(response.headers.get('Retry-After'));
     throw new ApiError(detail?.message ?? `The server answered ${response.status}.`, {
       code: detail?.code ?? 'server-error',
       status: response.status,
+      retryAfter: Number.isFinite(retryAfter) ? retryAfter : null,
     });
   }
   if (body === null) throw new ApiError('The server sent an unreadable answer.', { code: 'bad-answer' });
