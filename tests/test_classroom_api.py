@@ -433,3 +433,20 @@ def _migrate(url: str) -> None:
     engine = store.make_engine(url)
     store.migrate(engine)
     engine.dispose()
+
+
+class _NoServed:
+    names: list[str] = []
+
+
+def test_a_digit_read_right_every_time_is_not_called_hard():
+    from webapp.classroom.figures import class_figures
+    # Two networks: 3 misread once by one of them, 7 and 1 always read right.
+    cells = [("a", 3, 3, 1), ("a", 3, 8, 1), ("b", 3, 3, 2), ("a", 7, 7, 1), ("b", 7, 7, 1),
+             ("a", 1, 1, 4), ("b", 1, 1, 4)]
+    hardest = class_figures({3: 2, 7: 1, 1: 4}, cells, _NoServed())["hardest"]
+    assert [entry["digit"] for entry in hardest] == [3]
+    assert hardest[0]["accuracy"] == pytest.approx(3 / 4) and hardest[0]["drawings"] == 2
+    # No misreading at all: no digit is hard.
+    right = [cell for cell in cells if cell[1] == cell[2]]
+    assert class_figures({3: 2, 7: 1, 1: 4}, right, _NoServed())["hardest"] == []

@@ -60,7 +60,10 @@ function renderPerDigit() {
   }));
   if (!figures.hardest.length) {
     const item = document.createElement('li');
-    item.textContent = t('No drawings yet.');
+    item.className = 'none';
+    item.textContent = figures.drawings
+      ? t('No digit was misread: every network read every drawing right.')
+      : t('No drawings yet.');
     hardest.append(item);
   }
 }

@@ -18,7 +18,8 @@ def finetuned_name(code: str) -> str:
 
 def class_figures(per_label: dict[int, int], cells, registry) -> dict:
     """``{"drawings", "per_digit", "models": {name: {"accuracy", "mnist_accuracy", "confusion",
-    "per_digit_accuracy", "drawings"}}, "hardest": [...]}`` from the class's counts.
+    "per_digit_accuracy", "drawings"}}, "hardest": [...]}`` from the class's counts; ``hardest`` holds
+    only the digits some network misread, least often read right first.
 
     ``per_label`` counts the class's drawings per label; ``cells`` are (model, label, most probable
     digit, count) rows: how many drawings of that label each network read as that digit.
@@ -54,10 +55,11 @@ def class_figures(per_label: dict[int, int], cells, registry) -> dict:
         }
         right_per_digit += np.diag(matrix)
         readings_per_digit += rows_sum
-    # The hardest digits: those the networks together read right least often (digits never drawn left out).
+    # The hardest digits: those the networks together read right least often. A digit no network misread
+    # is not hard, nor is one never drawn: with no misreading at all the list is empty.
     hardest = sorted(
         ({"digit": d, "accuracy": round(float(right_per_digit[d] / readings_per_digit[d]), 5),
-          "drawings": per_digit[d]} for d in range(DIGITS) if readings_per_digit[d]),
+          "drawings": per_digit[d]} for d in range(DIGITS) if right_per_digit[d] < readings_per_digit[d]),
         key=lambda entry: (entry["accuracy"], -entry["drawings"]),
     )
     return {"drawings": sum(per_digit), "per_digit": per_digit, "models": models, "hardest": hardest}
