@@ -1,7 +1,9 @@
 """The classroom: a class collects its own digits, with consent, and sees how the networks read them.
 
 ``init_app(app)`` wires it: settings, the API and page blueprints, the
-session teardown and the ``flask classroom`` commands. See docs/classroom.md.
+session teardown and the ``flask classroom`` commands, none of which imports
+SQLAlchemy: the store and the API's views are imported by the first class
+request (``wiring``). See docs/classroom.md.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from webapp.classroom import api, pages, store
+    from webapp.classroom import pages, wiring
 
-    store.configure(app)
-    app.register_blueprint(api.bp)
+    wiring.configure(app)
+    app.register_blueprint(wiring.api_blueprint())
     app.register_blueprint(pages.bp)
-    app.teardown_appcontext(store.close_session)
+    app.teardown_appcontext(wiring.close_session)
     app.cli.add_command(classroom_cli)
 
 

@@ -5,6 +5,10 @@ consent); the teacher token reads, exports and deletes everything of its
 class; a drawing's delete token deletes that drawing only. A missing token
 is a 401 and a wrong one a 403, the same whether or not the class or the
 drawing exists, so a guessed code or id learns nothing.
+
+The views' URLs and methods are listed in ``wiring.API_ROUTES``, which
+registers them without importing this module (nor SQLAlchemy) until a class
+request comes.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -27,18 +31,12 @@ import webapp.classroom.figures as figures
 import webapp.classroom.tokens as tokens
 import webapp.classroom.store as store
 from webapp.classroom.models import Classroom, Drawing, Reading
-from webapp.classroom.store import close_session, get_session, now, purge_when_due
+from webapp.classroom.store import get_session, now
+from webapp.classroom.wiring import close_session
 from webapp.errors import ApiError
 from webapp.preprocess import Prepared
 
-bp = Blueprint("classroom_api", __name__, url_prefix="/api/classes")
-
 MAX_LIST = 200
-
-
-@bp.before_request
-def _purge() -> None:
-    purge_when_due()
 
 
 def bearer_token() -> str | None:
@@ -84,7 +82,6 @@ def retention() -> timedelta:
     return timedelta(days=float(current_app.config["CLASSROOM_RETENTION_DAYS"]))
 
 
-@bp.post("")
 def create_class() -> tuple[Response, int]:
     """Open a class: a code for the board and a secret teacher token."""
     admin = current_app.config.get("CLASSROOM_ADMIN_TOKEN")
@@ -118,7 +115,6 @@ def _label() -> int:
     return int(text)
 
 
-@bp.get("/<code>/join")
 def join(code: str) -> Response:
     """Say whether a class with this code takes drawings, and how long they are kept."""
     classroom = find_class(code)
@@ -127,7 +123,6 @@ def join(code: str) -> Response:
     return jsonify(code=classroom.code, retention_days=current_app.config["CLASSROOM_RETENTION_DAYS"])
 
 
-@bp.post("/<code>/drawings")
 def add_drawing(code: str) -> tuple[Response, int]:
     """Keep one labelled drawing for the class, with the student's consent; answer every network's reading."""
     if request.args.get("consent") != "true":
@@ -199,7 +194,6 @@ def _store_drawing(code: str, label: int, prepared: Prepared, readings: dict[str
                    expires=(moment + retention()).isoformat()), 201
 
 
-@bp.get("/<code>")
 def class_figures(code: str) -> Response:
     """The class's figures: drawings per digit, each network's accuracy and confusion matrix."""
     classroom = teacher_class(code)
@@ -230,7 +224,6 @@ def class_figures(code: str) -> Response:
     return response
 
 
-@bp.get("/<code>/drawings")
 def list_drawings(code: str) -> Response:
     """The class's drawings, newest first; ``label``, ``model`` + ``predicted`` pick a confusion-matrix cell."""
     classroom = teacher_class(code)
@@ -274,7 +267,6 @@ def _whole(name: str, low: int, high: int, default: int) -> int:
     return int(text)
 
 
-@bp.get("/<code>/export")
 def export(code: str) -> Response:
     """The class's images and labels as a zip: MNIST's IDX files, CSV or npz."""
     classroom = teacher_class(code)
@@ -292,7 +284,6 @@ def export(code: str) -> Response:
     return response
 
 
-@bp.delete("/<code>/drawings/<drawing_id>")
 def delete_drawing(code: str, drawing_id: str) -> tuple[str, int]:
     """Delete one drawing: its own delete token, or the class's teacher token."""
     token = bearer_token()
@@ -316,7 +307,6 @@ def delete_drawing(code: str, drawing_id: str) -> tuple[str, int]:
     return "", 204
 
 
-@bp.delete("/<code>")
 def delete_class(code: str) -> tuple[str, int]:
     """Delete the class and every drawing of it."""
     classroom = teacher_class(code)

@@ -2,7 +2,8 @@
 
 As flaskr's ``db.py``: ``get_session()`` per request, ``init_app(app)``
 registers the teardown and the CLI commands, and nothing connects at import
-time. ``DATABASE_URL`` chooses the store:
+time (nor is this module imported before the first class request: see
+``wiring``). ``DATABASE_URL`` chooses the store:
 
 - unset: a SQLite file in the instance folder, in WAL mode with
   ``synchronous=FULL``, so a committed drawing survives a killed process
@@ -23,7 +24,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
 import threading
 import time
 from collections import Counter
@@ -46,17 +46,6 @@ SQLITE_FILE = "classroom.sqlite3"
 MIGRATION_LOCK_KEY = 2207_2026
 # Seconds a SQLite writer waits for another's lock before giving up.
 SQLITE_BUSY_SECONDS = 15
-
-DEFAULTS = {
-    "DATABASE_URL": None,  # None: sqlite:///<instance folder>/classroom.sqlite3
-    "CLASSROOM_ADMIN_TOKEN": None,  # set: creating a class needs "Authorization: Bearer <it>"
-    "CLASSROOM_RETENTION_DAYS": 30,
-    "CLASSROOM_MAX_DRAWINGS": 10_000,  # per class
-    "CLASSROOM_RATE_LIMIT": 600,  # drawings per class per window
-    "CLASSROOM_RATE_WINDOW_SECONDS": 60,
-    "CLASSROOM_PURGE_INTERVAL_SECONDS": 600,  # how often a process deletes expired drawings
-    "CLASSROOM_MIGRATE": True,  # bring the schema up to date on first use
-}
 
 
 def migrations_dir() -> Path:
@@ -187,12 +176,6 @@ def get_session() -> Session:
     if "classroom_session" not in g:
         g.classroom_session = Session(get_store().ready(), expire_on_commit=False)
     return g.classroom_session
-
-
-def close_session(_error: BaseException | None = None) -> None:
-    session = g.pop("classroom_session", None)
-    if session is not None:
-        session.close()
 
 
 def now() -> datetime:
@@ -360,18 +343,3 @@ def delete_drawings(session: Session, *conditions) -> int:
                         .values(drawings_count=Classroom.drawings_count - count))
     return sum(deleted.values())
 
-
-def configure(app: Flask) -> None:
-    """Fill in the classroom's settings: test config and ``DIGIT_LENS_*`` first, then the bare
-    environment variables the docs name (``DATABASE_URL``, ``CLASSROOM_*``), then the defaults."""
-    for key, default in DEFAULTS.items():
-        if key in app.config:
-            continue
-        value = os.environ.get(key)
-        app.config[key] = default if value is None or value == "" else value
-    for key in ("CLASSROOM_MAX_DRAWINGS", "CLASSROOM_RATE_LIMIT"):
-        app.config[key] = int(app.config[key])
-    for key in ("CLASSROOM_RETENTION_DAYS", "CLASSROOM_RATE_WINDOW_SECONDS", "CLASSROOM_PURGE_INTERVAL_SECONDS"):
-        app.config[key] = float(app.config[key])
-    if isinstance(app.config["CLASSROOM_MIGRATE"], str):
-        app.config["CLASSROOM_MIGRATE"] = app.config["CLASSROOM_MIGRATE"].lower() not in ("0", "false", "no")
