@@ -10,8 +10,10 @@ Pillow, no Flask.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import io
+import itertools
 import struct
 import warnings
 import zlib
@@ -316,8 +318,9 @@ def ink_levels(image: Image.Image) -> Ink:
         background = Image.new("L", grey.size, 255 if ink_level < 128 else 0)
         grey = Image.composite(grey, background, alpha)
     # Most of a drawing is background: the median says which polarity it is.
-    counts = np.cumsum(grey.histogram())
-    median = int(np.searchsorted(counts, counts[-1] / 2))
+    # (In Python: 256 counts are too few for numpy's conversions to pay.)
+    counts = list(itertools.accumulate(grey.histogram()))
+    median = bisect.bisect_left(counts, counts[-1] / 2)  # np.searchsorted's answer
     inverted = median > 127
     background_ink = 255 - median if inverted else median
     return Ink(grey, ink_table(inverted, background_ink))
@@ -438,8 +441,9 @@ def _morphology(ink: np.ndarray, radius: int, thicken: bool) -> np.ndarray:
     same numbers as comparing every one of the disk's ~3r^2 offsets, in ~4r
     array operations (max and min are exact, so the order does not matter).
     """
-    padded = np.pad(ink, radius)
     height, width = ink.shape
+    padded = np.zeros((height + 2 * radius, width + 2 * radius), dtype=ink.dtype)  # np.pad's, for less
+    padded[radius : radius + height, radius : radius + width] = ink
     combine = np.maximum if thicken else np.minimum
     rows = _disk_rows(radius)
     spans = [padded[:, radius : radius + width]]  # spans[k]: over dx = -k .. k, every padded row
