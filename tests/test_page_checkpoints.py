@@ -144,6 +144,51 @@ def test_the_record_page_marks_the_checkpoint_and_shows_its_confusion(page, live
     assert page.console_errors == []
 
 
+# Every axis label and the "final" flag of /record's curve, with the points they stand under.
+CURVE = """() => {
+    const svg = document.querySelector('[data-testid=checkpoint-record] svg');
+    const at = (node) => Number(node.getAttribute('x') ?? node.getAttribute('cx'));
+    const points = Object.fromEntries([...svg.querySelectorAll('circle.point')].map((dot) => [dot.dataset.checkpoint, at(dot)]));
+    const labels = [...svg.querySelectorAll('text[data-checkpoint]:not([data-testid])')]
+      .map((label) => ({ checkpoint: label.dataset.checkpoint, x: at(label), text: label.textContent }));
+    const served = svg.querySelector('[data-testid=checkpoint-served]');
+    return { points, labels, served: { checkpoint: served.dataset.checkpoint, x: at(served), text: served.textContent },
+             marker: at(svg.querySelector('[data-testid=checkpoint-marker]')) };
+}"""
+
+
+@pytest.mark.parametrize("model, lang", [("digit-lens", "en"), ("digit-lens", "ja"), ("keras-mnist", "en"),
+                                         ("lenet", "en"), ("simple-convnet", "en"), ("torch-net", "en")])
+def test_the_record_curve_labels_each_epoch_under_its_point_and_flags_the_served_one(page, live_server, model, lang):
+    """The axis is the training's order: each label under its own epoch's point, the last epoch labelled, and
+    "final" not a point after the last epoch but the flag on the epoch whose weights are served (digit-lens
+    serves its best epoch on validation, 29 of 30, so epoch 30 comes after it)."""
+    entries = page.request.get(f"{live_server}/api/checkpoints?model={model}").json()["checkpoints"]
+    final = entries[-1]
+    assert final["name"] == "final"
+    page.goto(f"{live_server}/record?model={model}&lang={lang}")
+    page.wait_for_selector("[data-testid=checkpoint-record]:not([hidden]) [data-testid=checkpoint-marker]")
+    curve = page.evaluate(CURVE)
+    trained = [entry for entry in entries if entry["name"] != "final"]
+    assert list(curve["points"]) == [entry["name"] for entry in trained]  # 'final' is not a point of its own
+    epochs = {entry["name"]: entry["epoch"] for entry in trained}
+    xs = [label["x"] for label in curve["labels"]]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs)
+    for label in curve["labels"]:
+        assert label["x"] == curve["points"][label["checkpoint"]], label
+        assert float(label["text"]) == epochs[label["checkpoint"]], label
+    assert curve["labels"][-1]["checkpoint"] == trained[-1]["name"]  # the last epoch is labelled
+    # The served network: the trained checkpoint of final's step and accuracy; the marker (at final) is there.
+    served = [entry for entry in trained if (entry["step"], entry["accuracy"]) == (final["step"], final["accuracy"])]
+    assert served and curve["served"]["checkpoint"] == served[-1]["name"]
+    assert curve["served"]["x"] == curve["points"][served[-1]["name"]] == curve["marker"]
+    assert curve["served"]["text"] == {"en": "final", "ja": "最終"}[lang]
+    if model == "digit-lens":
+        assert served[-1]["epoch"] < trained[-1]["epoch"]  # trained on past its best epoch
+        assert curve["served"]["x"] < curve["points"][trained[-1]["name"]]
+    assert page.console_errors == []
+
+
 VIEWPORTS = {
     "wide": {"width": 1920, "height": 1080},
     "desktop": {"width": 1280, "height": 900},

@@ -9,6 +9,7 @@ const section = document.querySelector('[data-testid=checkpoint-record]');
 const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 340;
 const HEIGHT = 180;
+const LABEL_GAP = 24; // the least room between two axis labels' centres (a two-digit label is ~14 wide)
 const percent = new Intl.NumberFormat(language, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 function element(name, attributes = {}, text = null) {
@@ -18,37 +19,64 @@ function element(name, attributes = {}, text = null) {
   return node;
 }
 
+/**
+ * The points of the curve, in training order: every checkpoint but 'final', which is not a point of its
+ * own but the epoch whose weights are served (the same step; digit-lens: its best epoch on validation,
+ * so later epochs come after it). A 'final' matching no other checkpoint is the last point.
+ */
+function curvePoints(entries) {
+  const points = entries.filter((entry) => entry.name !== 'final');
+  const final = entries.find((entry) => entry.name === 'final');
+  if (!final) return { points, served: -1 };
+  const served = points.findLastIndex((entry) => entry.step === final.step && entry.accuracy === final.accuracy);
+  if (served >= 0) return { points, served };
+  return { points: [...points, final], served: points.length };
+}
+
+/** The points labelled on the axis: the untrained network, the first epoch, every fifth and the last. */
+function axisLabels(points, x) {
+  const epochs = points.map((entry, index) => ({ entry, index })).filter(({ entry }) => entry.name.startsWith('epoch-'));
+  const last = epochs.at(-1);
+  const labels = points[0]?.step === 0 ? [{ index: 0, text: '0' }] : [];
+  for (const { entry, index } of epochs) {
+    const epoch = Math.round(entry.epoch);
+    // A fifth epoch close to the last is left unlabelled: the two labels would overlap.
+    const shown = entry === last.entry || ((epoch === 1 || epoch % 5 === 0) && x(last.index) - x(index) >= LABEL_GAP);
+    if (shown) labels.push({ index, text: String(epoch), epoch });
+  }
+  return labels;
+}
+
 /** Checkpoints at equal spacing (the first batches would otherwise crowd at 0), accuracy 0-100%. */
 function drawCurve(svg, entries, chosen) {
-  const x = (index) => (index / Math.max(1, entries.length - 1)) * WIDTH;
+  const { points, served } = curvePoints(entries);
+  const x = (index) => (index / Math.max(1, points.length - 1)) * WIDTH;
   const y = (accuracy) => (1 - accuracy) * HEIGHT;
   const nodes = [];
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
     nodes.push(element('line', { class: 'grid', x1: 0, x2: WIDTH, y1: y(tick), y2: y(tick) }));
     nodes.push(element('text', { x: -6, y: y(tick) + 4, 'text-anchor': 'end' }, `${tick * 100}%`));
   }
-  nodes.push(element('polyline', { class: 'curve', points: entries.map((entry, index) => `${x(index)},${y(entry.accuracy)}`).join(' ') }));
-  entries.forEach((entry, index) => {
-    const dot = element('circle', { class: 'point', cx: x(index), cy: y(entry.accuracy), r: 2.5 });
-    dot.append(element('title', {}, `${describe(entry)}: ${percent.format(entry.accuracy)}`));
+  nodes.push(element('polyline', { class: 'curve', points: points.map((entry, index) => `${x(index)},${y(entry.accuracy)}`).join(' ') }));
+  points.forEach((entry, index) => {
+    const dot = element('circle', { class: 'point', cx: x(index), cy: y(entry.accuracy), r: 2.5, 'data-checkpoint': entry.name });
+    dot.append(element('title', {}, `${describe(index === served ? entries.at(-1) : entry)}: ${percent.format(entry.accuracy)}`));
     nodes.push(dot);
   });
-  // Axis labels: the untrained network, the first epoch, every fifth, the network served.
-  entries.forEach((entry, index) => {
-    const epoch = Math.round(entry.epoch);
-    // An epoch next to 'final' is left unlabelled: the two labels would overlap.
-    const nearFinal = index >= entries.length - 3 && entry.name !== 'final';
-    const shown = entry.step === 0 || entry.name === 'final'
-      || (entry.name.startsWith('epoch-') && (epoch === 1 || epoch % 5 === 0) && !nearFinal);
-    if (!shown) return;
-    const text = entry.step === 0 ? '0' : entry.name === 'final' ? t('final') : String(epoch);
-    nodes.push(element('text', { x: x(index), y: HEIGHT + 14, 'text-anchor': 'middle' }, text));
-  });
+  for (const { index, text, epoch } of axisLabels(points, x)) {
+    const attributes = { x: x(index), y: HEIGHT + 14, 'text-anchor': 'middle', 'data-checkpoint': points[index].name };
+    nodes.push(element('text', epoch === undefined ? attributes : { ...attributes, 'data-epoch': epoch }, text));
+  }
   nodes.push(element('text', { x: WIDTH / 2, y: HEIGHT + 28, 'text-anchor': 'middle' }, t('epoch')));
-  const index = entries.findIndex((entry) => entry.name === chosen);
+  if (served >= 0) {
+    // The network served, flagged above its point: it is one of the epochs, not a step after the last.
+    nodes.push(element('line', { class: 'served', x1: x(served), x2: x(served), y1: -6, y2: y(points[served].accuracy) - 3 }));
+    nodes.push(element('text', { class: 'served', x: x(served), y: -9, 'text-anchor': 'middle', 'data-testid': 'checkpoint-served', 'data-checkpoint': points[served].name }, t('final')));
+  }
+  const index = chosen === 'final' ? served : points.findIndex((entry) => entry.name === chosen);
   if (index >= 0) {
     nodes.push(element('line', { class: 'marker', x1: x(index), x2: x(index), y1: 0, y2: HEIGHT }));
-    nodes.push(element('circle', { class: 'marker-dot', cx: x(index), cy: y(entries[index].accuracy), r: 5, 'data-testid': 'checkpoint-marker' }));
+    nodes.push(element('circle', { class: 'marker-dot', cx: x(index), cy: y(points[index].accuracy), r: 5, 'data-testid': 'checkpoint-marker' }));
   }
   svg.replaceChildren(...nodes);
 }
