@@ -5,7 +5,8 @@
 3. Overload: 256 clients at once; every answer must be 200 or 503, nothing hangs.
 4. Soak: at least 20,000 requests (readings, layer views, bad inputs mixed); RSS of each worker at start and end.
    Then every checkpoint of every network touched (?checkpoint=, a reading, the layers, the kernels and one
-   explained cell each, every worker many times over): RSS of each worker after it.
+   explained cell each, every worker many times over): RSS of each worker after it; and before that, the
+   slider's switch latency: a reading at a checkpoint the worker has not loaded, and the same one again.
 5. kill -9 of a worker under load: requests lost, time until its replacement is ready.
 6. SIGTERM under load: in-flight requests complete, then a clean exit.
 7. Slow and silent clients: good readings while 8 stalled uploads, 8 uploads at 1 byte/s, 200 silent
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -25,6 +27,8 @@ import signal
 import threading
 import time
 import urllib.request
+
+import numpy as np
 
 from bench.attacks import Attack
 from bench.load import LoadResult, Request, page_png, run_load
@@ -61,14 +65,56 @@ def checkpoint_mix(port: int) -> list[Request]:
     return requests
 
 
+def switch_latency(port: int) -> None:
+    """A learner dragging the slider: each checkpoint's reading asked for twice in a row, on one connection.
+
+    One keep-alive connection is served by one worker, which has not read these checkpoints yet: the
+    first answer includes reading the checkpoint's file (a cache miss), the second does not. The
+    served network's reading (no checkpoint) is the baseline.
+    """
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=30) as response:
+        models = json.load(response)["models"]
+    drawing = page_png(4, 77)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def milliseconds(path: str) -> float:
+        started = time.perf_counter()
+        connection.request("POST", path, body=drawing, headers={"Content-Type": "image/png"})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, (path, response.status)
+        return (time.perf_counter() - started) * 1000
+
+    print("   switch latency, /api/predict on one connection (one worker), median and max ms; load average "
+          "%.2f %.2f %.2f" % os.getloadavg())
+    try:
+        for model in models:
+            names = [entry["name"] for entry in model.get("checkpoints", []) if entry["name"] != "final"]
+            if not names:
+                continue
+            served = [milliseconds(f"/api/predict?model={model['name']}") for _ in range(5)]
+            first, again = [], []
+            for name in names:
+                path = f"/api/predict?model={model['name']}&checkpoint={name}"
+                first.append(milliseconds(path))
+                again.append(milliseconds(path))
+            print(f"   {model['name']:<15} served {np.median(served):5.1f}; checkpoint not loaded "
+                  f"{np.median(first):5.1f} (max {max(first):5.1f}); the same again {np.median(again):5.1f} "
+                  f"(max {max(again):5.1f})  [{len(names)} checkpoints]")
+    finally:
+        connection.close()
+
+
 def touch_every_checkpoint(port: int, workers: list[int]) -> None:
-    """Ask for every checkpoint several times over (so each worker loads each), then each worker's RSS."""
+    """The switch latency, then every checkpoint asked for several times over (so each worker loads each): RSS."""
     requests = checkpoint_mix(port)
     before = rss_mib(workers)
+    switch_latency(port)
     # One client per request list pass; fresh connections spread the requests over both workers.
     result = run_load(port, requests, 4, 3600, max_requests=len(requests), keep_alive=False)
     after = rss_mib(workers)
     print(f"   {len(requests) // 4} checkpoints x 4 endpoints, {result.requests} requests; {summary(result)}")
+    print("   load average %.2f %.2f %.2f" % os.getloadavg())
     for pid in workers:
         print(f"   worker {pid}: RSS {before[pid]:.0f} MiB before, {after[pid]:.0f} MiB with every checkpoint touched "
               f"({after[pid] - before[pid]:+.1f} MiB)")

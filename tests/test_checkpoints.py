@@ -54,6 +54,24 @@ def test_encoding_keeps_each_weight_within_half_a_grid_step():
             assert decoded[key].dtype == np.float32
 
 
+def test_decoding_gives_the_numbers_training_measured_bit_for_bit():
+    """decode works in place, but each weight is still base + integer * step as one float32 sum (the shipped
+    checkpoints' accuracy was measured with ``(final + integers.astype(float32) * step).astype(float32)``)."""
+    rng = np.random.default_rng(1)
+    final = {"dense/kernel": rng.normal(0, 0.1, (64, 10)).astype(np.float32), "dense/bias": rng.normal(0, 1, 10).astype(np.float32)}
+    for scale in (0.001, 1.0):  # near the final weights (stored as a difference), far from them (stored as themselves)
+        weights = {key: (value + rng.normal(0, scale, value.shape)).astype(np.float32) for key, value in final.items()}
+        arrays = stored.encode(weights, final)
+        decoded = stored.decode(arrays, final)
+        for key in weights:
+            step = np.float32(arrays[key + stored.STEP_SUFFIX])
+            expected = arrays[key].astype(np.float32) * step
+            if int(arrays[key + stored.BASE_SUFFIX]):
+                expected = (final[key] + expected).astype(np.float32)
+            assert decoded[key].dtype == np.float32 and np.array_equal(decoded[key], expected), (scale, key)
+        assert any(int(arrays[key + stored.BASE_SUFFIX]) == (scale < 0.5) for key in weights)
+
+
 def test_the_same_arrays_always_make_the_same_file(tmp_path):
     arrays = {"a/kernel": np.arange(12, dtype=np.int8).reshape(3, 4), "a/kernel:step": np.float32(0.5)}
     stored.write_npz(tmp_path / "one.npz", arrays)
@@ -217,6 +235,31 @@ def check_recorded_against_served(folder: Path, mnist, sample: slice) -> None:
 
 def test_the_tiny_runs_checkpoints_answer_as_recorded(tiny, mnist):
     check_recorded_against_served(tiny / "lenet", mnist, slice(None))
+
+
+def test_every_shipped_checkpoint_touched_the_cache_keeps_the_stored_integers_within_its_bound():
+    registry = Registry.load(ARTIFACTS)
+    cache = registry.checkpoints.cache
+    largest = 0
+    for name in SHIPPED:
+        for entry in stored.read_manifest(ARTIFACTS / name)["checkpoints"]:
+            network = registry.get(name, entry["name"])
+            if "file" not in entry:  # final, and the epoch it is: the served network itself
+                assert network is registry.get(name)
+                continue
+            arrays = stored.read_npz(ARTIFACTS / name / entry["file"])
+            largest = max(largest, sum(value.nbytes for value in arrays.values()))
+            # The weights run are the file's, decoded: what training measured the recorded accuracy on.
+            expected = stored.decode(arrays, {f"{layer}/{variable}": value for layer, variables
+                                              in registry.get(name).kernels().items() for variable, value in variables.items()})
+            served = {f"{layer}/{variable}": value for layer, variables in network.kernels().items()
+                      for variable, value in variables.items()}
+            assert served.keys() == expected.keys() and all(np.array_equal(served[key], expected[key]) for key in served)
+            assert 0 < cache.bytes <= stored.CACHE_BYTES
+    assert largest <= stored.CACHE_BYTES / 3  # the largest checkpoint, three times over, fits in the cache
+    for arrays in (value for _, value in cache._entries.values()):
+        # As stored (integers, 8-bit in every shipped file), not decoded to float32.
+        assert {array.dtype.kind for key, array in arrays.items() if not key.endswith((stored.STEP_SUFFIX, stored.BASE_SUFFIX))} == {"i"}
 
 
 # The shipped networks: every checkpoint, on every 25th MNIST test digit (400 per checkpoint).

@@ -23,10 +23,14 @@ final network, so their integers are small and compress well. Decoding is
 ``base + integers * step`` in float32, the same function in training (where
 the accuracy is measured on the decoded weights) and in serving.
 
-Serving: a checkpoint is read when a request first asks for it, and kept in
-a small least-recently-used cache bounded by the bytes of its float32 weights
-(``CheckpointCache``), so a worker's memory stays bounded however many
-checkpoints are touched. A checkpoint is run by the numpy forward pass of
+Serving: a checkpoint's file is read when a request first asks for it, and
+its arrays are kept as stored (the 8-bit integers, a quarter of the float32
+weights' bytes) in a small least-recently-used cache bounded by their bytes
+(``CheckpointCache``, ``CACHE_BYTES``), so a worker's memory stays bounded
+however many checkpoints are touched. Each request decodes the weights it
+runs from them (``decode``, the function training measured the accuracy
+with, so the answers are those the recorded accuracy counts) and lets them
+go when it ends. A checkpoint is run by the numpy forward pass of
 ``webapp.backward`` from its weights, through ``webapp.admission.offload`` (off the
 gevent loop, so the worker's other requests are served meanwhile); the "final" checkpoint is the served
 (LiteRT) network itself, so it answers exactly as no checkpoint does.
@@ -91,10 +95,12 @@ def decode(arrays: dict[str, np.ndarray], final: dict[str, np.ndarray]) -> dict[
         if key.endswith((STEP_SUFFIX, BASE_SUFFIX)):
             continue
         step = np.float32(arrays[key + STEP_SUFFIX])
-        values = integers.astype(np.float32) * step
+        # In place, one float32 array per tensor: each request that runs a checkpoint decodes it.
+        values = integers.astype(np.float32)
+        values *= step
         if int(arrays[key + BASE_SUFFIX]):
-            values = final[key] + values
-        weights[key] = values.astype(np.float32)
+            values += final[key]  # float32 addition: the same numbers as final[key] + values
+        weights[key] = values
     return weights
 
 
@@ -131,7 +137,7 @@ def public_entry(entry: dict) -> dict:
 
 
 class CheckpointCache:
-    """Decoded checkpoints (float32 weights), least recently used dropped first, within ``max_bytes``.
+    """Checkpoints' stored arrays, least recently used dropped first, within ``max_bytes``.
 
     One per process; its size bounds the memory checkpoints can take however
     many of them requests touch. A checkpoint larger than the whole budget is
@@ -168,9 +174,10 @@ class CheckpointCache:
         return value
 
 
-# The decoded checkpoints a worker keeps: the largest network's float32 weights (keras-mnist,
-# 4.6 MiB) about twice over. Measured in `make loadtest` with every checkpoint touched.
-CACHE_BYTES = 10 * 1024 * 1024
+# The stored checkpoints a worker keeps, as 8-bit integers: three of the largest network's
+# (keras-mnist, 1.2 MB each), or nine of digit-lens's. A checkpoint not kept is read from its file
+# again (a few to 25 ms). Measured in `make loadtest` with every checkpoint touched (docs/checkpoints.md).
+CACHE_BYTES = 4 * 1024 * 1024
 
 
 class CheckpointNetwork:
@@ -265,13 +272,16 @@ class Checkpoints:
         if entry.get("same_as") == FINAL:
             return network  # the epoch whose weights are served
 
-        def load():
-            final = _flat(network.kernels())
-            weights = decode(read_npz(network.folder / entry["file"]), final)
-            size = sum(value.nbytes for value in weights.values())
-            return _by_layer(weights, [info.name for info in network.layers]), size
-
         from webapp.admission import offload
 
-        # Reading and decoding a checkpoint (the first time it is asked for) runs off the gevent loop too.
-        return CheckpointNetwork(network, checkpoint, self.cache.get((name, checkpoint), lambda: offload(load)))
+        def read():
+            arrays = read_npz(network.folder / entry["file"])
+            return arrays, sum(value.nbytes for value in arrays.values())
+
+        def weights(arrays):
+            decoded = decode(arrays, _flat(network.kernels()))
+            return _by_layer(decoded, [info.name for info in network.layers])
+
+        # Reading the file (when the cache has dropped it or never had it) and decoding run off the gevent loop.
+        arrays = self.cache.get((name, checkpoint), lambda: offload(read))
+        return CheckpointNetwork(network, checkpoint, offload(weights, arrays))
