@@ -601,3 +601,51 @@ def test_the_drawn_set_is_prepared_once_and_read_back_the_same(tmp_path, monkeyp
     monkeypatch.undo()
     assert len(importer.cached_drawn_set(8, tmp_path).labels) == 8 and len(list(tmp_path.glob("drawn-*.npz"))) == 2
     assert stored.is_file()
+
+
+def test_gamma_and_beta_gradients_are_explained_over_http_as_tensorflow_computes_them(imported, mnist):
+    """/api/learn/explain?of=gamma|beta on a batch normalization: the value is GradientTape's d loss / d γ[c]
+    (and β[c]), the terms (x̂ · δ, δ · 1 over the channel's cells) add up to it, the gradient check agrees, and
+    the SGD update is w − η·g; /api/learn carries both strips; of=gamma of a layer without γ is a 400."""
+    import keras
+
+    from webapp import create_app
+
+    artifacts, _ = imported
+    client = create_app({"TESTING": True, "ARTIFACTS_DIR": str(artifacts), "DEFAULT_MODEL": "every-kind-28"}).test_client()
+    drawing = client_png(network_image=mnist.test_images[7])
+    network = Network.load(artifacts / "every-kind-28")
+    model = keras.saving.load_model(artifacts / "every-kind-28" / KERAS_FILE, compile=False)
+    learned = client.post("/api/learn?model=every-kind-28&label=3&probe=0&dense_kernels=0", data=drawing,
+                          content_type="image/png").get_json()
+    (norm,) = [layer for layer in learned["layers"] if layer["name"] == "norm"]
+    assert sorted(norm["weight_gradient"]) == ["beta", "gamma"] and norm["weight_gradient"]["gamma"]["shape"] == [4]
+    image = np.asarray(learned["input"], np.float32)  # the image the network saw (the page's PNG, prepared)
+    _, expected = tensorflow_gradients(model, image[None], np.array([3]))
+    weights = network.kernels()
+    rate = 0.05
+    for variable, operation in (("gamma", "batch-norm-gamma"), ("beta", "batch-norm-beta")):
+        for channel in range(4):
+            response = client.post(f"/api/learn/explain?model=every-kind-28&label=3&layer=norm&of={variable}&at={channel}"
+                                   f"&rate={rate}", data=drawing, content_type="image/png")
+            assert response.status_code == 200, response.get_json()
+            answer = response.get_json()
+            truth = float(expected["norm"][variable][channel])
+            assert answer["value"] == pytest.approx(truth, rel=1e-4, abs=1e-4 * float(np.abs(expected["norm"][variable]).max()))
+            assert answer["operation"] == operation and answer["of"] == variable and answer["at"] == [channel]
+            assert len(answer["terms"]) == 29 * 27  # every cell of the channel: padded to 31x29, conv1 3x3 -> 29x27
+            assert sum(answer["terms"]) == pytest.approx(answer["value"], rel=1e-4, abs=1e-7)
+            assert all(term == pytest.approx(a * b, rel=1e-6, abs=1e-12) for term, (a, b) in zip(answer["terms"], answer["factors"]))
+            assert answer["numerical"]["value"] == pytest.approx(answer["value"], rel=1e-3, abs=1e-6)
+            weight = float(weights["norm"][variable][channel])
+            assert answer["update"]["weight"] == weight
+            assert answer["update"]["new"] == pytest.approx(weight - rate * answer["value"], rel=1e-6, abs=1e-7)
+        if variable == "gamma":  # x̂ of each term is (x - mean) / deviation of the channel, with the numbers given
+            assert answer["deviation"] == pytest.approx(np.sqrt(weights["norm"]["moving_variance"][3] + 1e-3), rel=1e-6)
+            assert answer["mean"] == pytest.approx(float(weights["norm"]["moving_mean"][3]), rel=1e-6)
+    for query, code in (("model=every-kind-28&layer=conv1&of=gamma&at=0", "no-weights"),
+                        ("model=every-kind-32&layer=norm&of=beta&at=0", "no-weights"),  # center=False: no β
+                        ("model=every-kind-28&layer=norm&of=gamma&at=4", "cell-out-of-range"),
+                        ("model=every-kind-28&layer=norm&of=moving_mean&at=0", "invalid-of")):
+        response = client.post(f"/api/learn/explain?label=3&{query}", data=drawing, content_type="image/png")
+        assert response.status_code == 400 and response.get_json()["error"]["code"] == code, (query, response.get_json())

@@ -758,7 +758,18 @@ def batch_norm_gamma_cell(dout, x, layer, variables, at) -> dict:
         cell = (*index, channel)
         factors.append([(float(x[cell]) - float(mean[channel])) * float(inverse[channel]), float(dout[cell])])
         positions.append(list(cell))
-    return _answer("batch-norm-gamma", factors, positions)
+    return _answer("batch-norm-gamma", factors, positions, mean=float(mean[channel]), deviation=1 / float(inverse[channel]))
+
+
+def batch_norm_beta_cell(dout, x, layer, variables, at) -> dict:
+    """d objective / d beta[c]: beta is added to every cell of channel c, so the sum of their deltas (each times 1)."""
+    (channel,) = at
+    factors, positions = [], []
+    for index in np.ndindex(*dout.shape[:-1]):
+        cell = (*index, channel)
+        factors.append([float(dout[cell]), 1.0])
+        positions.append(list(cell))
+    return _answer("batch-norm-beta", factors, positions)
 
 
 def global_average_pooling_forward(x: np.ndarray, layer: LayerInfo, variables: Variables) -> np.ndarray:
@@ -850,7 +861,7 @@ OPERATIONS: dict[str, Operation] = {
     # The kinds imported networks add (python -m train.import).
     "Activation": Operation(activation_forward, activation_backward, activation_input_cell),
     "BatchNormalization": Operation(
-        batch_norm_forward, batch_norm_backward, batch_norm_input_cell, {"gamma": batch_norm_gamma_cell, "beta": _bias_cell}
+        batch_norm_forward, batch_norm_backward, batch_norm_input_cell, {"gamma": batch_norm_gamma_cell, "beta": batch_norm_beta_cell}
     ),
     "GlobalAveragePooling2D": Operation(
         global_average_pooling_forward, global_average_pooling_backward, global_average_pooling_input_cell
@@ -1037,14 +1048,15 @@ def loss_of(layers: Sequence[LayerInfo], weights: Weights, images: np.ndarray, l
 
 def numerical_gradient(layers: Sequence[LayerInfo], weights: Weights, images: np.ndarray, labels, position: int,
                        of: str, at: Sequence[int], h: float = NUMERICAL_H) -> dict:
-    """(L(w + h) - L(w - h)) / 2h for one weight (``of`` kernel or bias) or one output cell of image 0 (``of`` output).
+    """(L(w + h) - L(w - h)) / 2h for one weight (``of`` kernel, bias, gamma or beta) or one output cell of image 0
+    (``of`` output).
 
     Computed in float64, as the book's numpy does, so the difference from
     backpropagation shows the method's error, not float32's rounding.
     """
     layer = layers[position]
     at = tuple(int(index) for index in at)
-    if of in ("kernel", "bias"):
+    if of in ("kernel", "bias", "gamma", "beta"):
         def loss_with(delta: float) -> float:
             changed = {name: dict(variables) for name, variables in weights.items()}
             variable = np.array(weights[layer.name][of], np.float64)

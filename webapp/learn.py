@@ -49,7 +49,7 @@ MAX_RATE = 10.0
 PROBE_SIZE = 1000  # MNIST's first 1,000 test digits (about 100 of each)
 PROBE_CHUNK = 50
 LEARN_CONCURRENCY = 1
-OF_CHOICES = ("output", "kernel", "bias")
+OF_CHOICES = ("output", "kernel", "bias", "gamma", "beta")  # gamma, beta: a BatchNormalization's
 
 T = TypeVar("T")
 
@@ -345,7 +345,7 @@ def requested_gradient_cell(network) -> tuple[int, str, tuple[int, ...]]:
     layer = network.layers[position]
     of = request.args.get("of", "output")
     if of not in OF_CHOICES:
-        raise ApiError(400, "invalid-of", f"of must be output, kernel or bias; got {of[:40]!r}")
+        raise ApiError(400, "invalid-of", f"of must be output, kernel, bias, gamma or beta; got {of[:40]!r}")
     if of == "output":
         shape = layer.shape
     else:

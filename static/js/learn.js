@@ -332,7 +332,7 @@ panel.querySelector('.gradient-close').addEventListener('click', () => {
 });
 
 function cellTitle(cell, value) {
-  const symbol = cell.of === 'kernel' ? 'W' : cell.of === 'bias' ? 'b' : '';
+  const symbol = { kernel: 'W', bias: 'b', gamma: 'γ', beta: 'β' }[cell.of] ?? '';
   const what = cell.of === 'output' ? `${cell.layer}[${cell.at.join(',')}]` : `${symbol}_${cell.layer}[${cell.at.join(',')}]`;
   return `∂L/∂${what} = ${number(value, { digits: 6 })}`;
 }

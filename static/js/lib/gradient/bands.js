@@ -109,6 +109,8 @@ function kindText(layer) {
       return t('∂L/∂(dropout output): dropout drops nothing during these steps, so the gradient passes unchanged.');
     case 'Rescaling':
       return t('∂L/∂(pixels in 0..1).');
+    case 'BatchNormalization':
+      return t('∂L/∂(normalized maps). Below, the gradients of its scale γ (Σ x̂ × δ) and shift β (Σ δ), one per channel; its mean and variance are constants here and learn nothing.');
     case 'InputLayer':
       return t('∂L/∂(pixel), the drawing in 0..255 units: where more ink (red: less) would raise the loss.');
     default:
@@ -177,7 +179,7 @@ export function buildBands(container, nav, answer) {
         body.append(mask);
       }
     }
-    if (layer.weight_gradient) body.append(weightGradients(layer));
+    if (layer.weight_gradient) body.append(layer.kind === 'BatchNormalization' ? normalisationGradients(layer) : weightGradients(layer));
     band.append(body);
     bands.push(band);
   }
@@ -238,6 +240,25 @@ function weightGradients(layer) {
   return node;
 }
 
+/** A batch normalization's γ and β gradients, one strip each, as a layer's bias gradient. */
+function normalisationGradients(layer) {
+  const node = element('div', 'weight-gradients');
+  const text = {
+    gamma: (limit) => [t('∂L/∂γ, one per channel (largest |value| %(limit)s)', { limit }), t('∂L/∂γ of %(layer)s', { layer: layer.name })],
+    beta: (limit) => [t('∂L/∂β, one per channel (largest |value| %(limit)s)', { limit }), t('∂L/∂β of %(layer)s', { layer: layer.name })],
+  };
+  for (const variable of ['gamma', 'beta']) {
+    const entry = layer.weight_gradient[variable];
+    if (!entry) continue; // a layer built with scale=False or center=False has no γ or no β
+    const array = decodeArray(entry);
+    const [heading, label] = text[variable](number(array.limit, { digits: 3 }));
+    const strip = stripCanvas(array.values, signedScale(array.limit), { layer: layer.name, of: variable }, label);
+    strip.tabIndex = 0;
+    node.append(element('p', 'weights-heading', heading), strip);
+  }
+  return node;
+}
+
 /** The cell of `canvas` under a pointer event, or (event null: the keyboard) the largest |gradient|. */
 export function cellOf(canvas, event, answer) {
   const { layer: name, of } = canvas.dataset;
@@ -265,7 +286,7 @@ export function cellOf(canvas, event, answer) {
     const index = pick(values, width);
     return index === null ? null : { layer: name, of, at: [Math.floor(index / width), index % width, input, filter] };
   }
-  const entry = of === 'bias' ? layer.weight_gradient.bias : layer.output_gradient;
+  const entry = of === 'output' ? layer.output_gradient : layer.weight_gradient[of];
   const array = decodeArray(entry);
   if (array.shape.length === 3) {
     const channel = Number(canvas.dataset.channel);

@@ -29,6 +29,7 @@ const VIEWS = {
   linear: activation.render,
   'batch-norm': batchnorm.renderInput,
   'batch-norm-gamma': batchnorm.renderGamma,
+  'batch-norm-beta': batchnorm.renderBeta,
   'global-average-pool': globalpool.render,
   'zero-padding': zeropad.render,
 };
