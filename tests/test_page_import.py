@@ -286,3 +286,84 @@ def keras_gradients(folder, image, label: int):
         loss = -tf.math.log(tensors[-1][0, label])
     gradients = [np.asarray(gradient) for gradient in tape.gradient(loss, tensors)]
     return model, gradients, [np.asarray(tensor) for tensor in tensors]
+
+
+@pytest.mark.parametrize("variable", ["gamma", "beta"])
+def test_the_learning_page_explains_a_batch_norms_gamma_and_beta(page, operator_server, variable):
+    """A γ (β) cell clicked under a batch normalization's band: the panel's value, its terms' sum and the update
+    w' = w − η·g are TensorFlow's d loss / d γ[c] (GradientTape on the weights, on the image the network saw)."""
+    from tests.test_import import tensorflow_gradients
+
+    url, folder = operator_server
+    learned = []
+    page.on("response", lambda response: learned.append(response) if "/api/learn?" in response.url else None)
+    page.goto(f"{url}/learn?model=every-kind-28")
+    draw(page, 3, seed=33)
+    page.wait_for_selector(LEARNED, timeout=90_000)
+    steps = [response.json() for response in learned if response.ok and "probe=0" in response.url]
+    band = page.locator("[data-testid=gradient-band-norm]")
+    assert band.locator("canvas.strip[data-of=gamma]").count() == 1 and band.locator("canvas.strip[data-of=beta]").count() == 1
+    assert "γ" in band.locator(".band-text").text_content()
+    strip = band.locator(f"canvas.strip[data-of={variable}]")
+    strip.scroll_into_view_if_needed()
+    box = strip.bounding_box()
+    with page.expect_response(lambda response: "/api/learn/explain" in response.url) as answered:
+        page.mouse.click(box["x"] + box["width"] * 2.5 / 4, box["y"] + box["height"] / 2)  # channel 2 of 4
+    assert answered.value.ok, answered.value.text()
+    answer = answered.value.json()
+    assert (answer["layer"], answer["of"], answer["at"]) == ("norm", variable, [2])
+    page.wait_for_selector("#gradient-panel[data-state=done]", timeout=60_000)
+    assert page.get_attribute("#gradient-panel", "data-of") == variable
+
+    import keras
+
+    model = keras.saving.load_model(folder / "every-kind-28" / KERAS_FILE, compile=False)
+    _, weights = tensorflow_gradients(model, np.asarray(steps[-1]["input"], np.float32)[None], np.array([answer["label"]]))
+    expected = float(weights["norm"][variable][2])
+    scale = float(np.abs(weights["norm"][variable]).max())
+    panel = page.locator("#gradient-panel")
+    title = panel.locator(".explain-title").text_content()
+    symbol = {"gamma": "γ", "beta": "β"}[variable]
+    assert title.startswith(f"∂L/∂{symbol}_norm[2] = "), title
+    assert_shown(title.split(" = ")[-1], expected, 1e-4 * scale)
+    # The terms the page lists add up, in the digits shown, to the value: the shown rows and the row of the rest.
+    rows = panel.locator(".terms-table tbody tr:not(.terms-total)")
+    shown_terms = [shown(row.locator("td.num").last.text_content()) for row in rows.all()]
+    total, half = shown(panel.locator(".terms-total td.num").text_content())
+    assert abs(sum(value for value, _ in shown_terms) - total) <= sum(step for _, step in shown_terms) * 1.0001 + half
+    assert_shown(panel.locator(".terms-total td.num").text_content(), expected, 1e-4 * scale)
+    # The update of this weight: w' = w − η·g with γ's own numbers (SGD, the page's default rate).
+    weight = float(model.get_layer("norm").get_weights()[0 if variable == "gamma" else 1][2])
+    numbers = re.findall(NUMBER, panel.locator(".update-numbers").text_content())
+    assert_shown(numbers[0], weight, 1e-6 * abs(weight))
+    assert_shown(numbers[-1], weight - answer["update"]["rate"] * answer["value"], 1e-6 * abs(weight))
+    if variable == "gamma":  # x̂'s mean and √(variance + ε) for the channel, the layer's own numbers
+        mean, deviation = re.findall(NUMBER, panel.locator(".gradient-statistics").text_content().split("=")[-1])[:2]
+        moving_mean, moving_variance = (model.get_layer("norm").get_weights()[index][2] for index in (2, 3))
+        assert_shown(mean, float(moving_mean), 1e-6)
+        assert_shown(deviation, float(np.sqrt(np.float64(moving_variance) + 1e-3)), 1e-6)
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_screenshots_of_the_learning_page_with_a_batch_norm(browser, operator_server, lang, scheme, width, height):
+    url, _ = operator_server
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme, locale=lang)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{url}/learn?model=every-kind-28&lang={lang}")
+    draw(page, 3, seed=33)
+    page.wait_for_selector(LEARNED, timeout=90_000)
+    strip = page.locator("[data-testid=gradient-band-norm] canvas.strip[data-of=gamma]")
+    strip.scroll_into_view_if_needed()
+    strip.click()
+    page.wait_for_selector("#gradient-panel[data-state=done]", timeout=60_000)
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    page.locator("[data-testid=gradient-band-norm]").screenshot(
+        path=os.path.join(SCREENSHOTS, f"import-learn-norm-{width}-{lang}-{scheme}.png"))
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"import-learn-{width}-{lang}-{scheme}.png"))
+    assert errors == []
+    context.close()

@@ -110,7 +110,7 @@ function kindText(layer) {
     case 'Rescaling':
       return t('∂L/∂(pixels in 0..1).');
     case 'BatchNormalization':
-      return t('∂L/∂(normalized maps). Below, the gradients of its scale γ (Σ x̂ × δ) and shift β (Σ δ), one per channel; its mean and variance are constants here and learn nothing.');
+      return t('∂L/∂(normalised maps). Below, the gradients of its scale γ (Σ x̂ × δ) and shift β (Σ δ), one per channel; its mean and variance are constants here and learn nothing.');
     case 'InputLayer':
       return t('∂L/∂(pixel), the drawing in 0..255 units: where more ink (red: less) would raise the loss.');
     default:
