@@ -107,6 +107,11 @@ def test_saliency_is_tensorflows_gradient_of_the_logit(name, images):
 @pytest.mark.parametrize("name", subjects())
 def test_grad_cam_is_tensorflows_computation_of_the_same_definition(name, images):
     network, model = subject(name)
+    if "Conv2D" not in {layer.kind for layer in network.layers}:  # an imported dense-only network: no maps to weigh
+        with pytest.raises(attribution.AttributionError) as refused:
+            attribution.grad_cam(network.layers, network.kernels(), network.input_image(images["drawn 3"]), 3)
+        assert refused.value.code == "no-convolution"
+        return
     layer = network.layers[attribution.cam_layer(network.layers)]
     for image in images.values():
         image = network.input_image(image)

@@ -334,6 +334,9 @@ def test_one_sgd_step_gives_tensorflows_weights_and_probabilities(name):
     result = optimizer.take_steps(layers, weights, images, LABELS, optimizer.SGD(rate), 1)
     for key, value in optimizer.flat(result.weights).items():
         old = optimizer.flat(weights)[key]
+        if key not in tf_weights:  # not trainable (a batch normalization's moving mean and variance): it stays
+            np.testing.assert_array_equal(value, old, err_msg=f"{name} {key}")
+            continue
         change, expected = np.float64(value) - old, np.float64(tf_weights[key]) - old
         # Both changes are differences of float32 weights, each new weight rounded to the float32 grid
         # around it: they may differ by one step of that grid (np.spacing) however closely the gradients
@@ -343,7 +346,8 @@ def test_one_sgd_step_gives_tensorflows_weights_and_probabilities(name):
         assert worst <= RELATIVE * np.abs(expected).max() + 1e-12, f"{name} {key} change: {worst:.3g} beyond the grid"
     np.testing.assert_allclose(result.trajectory[0].probabilities, probabilities, atol=1e-5)
     assert result.trajectory[0].loss == pytest.approx(losses[0], rel=1e-4)
-    assert weights[layers[2].name]["kernel"] is not result.weights[layers[2].name]["kernel"]  # the served weights stay
+    first = next(layer.name for layer in layers if "kernel" in weights.get(layer.name, {}))
+    assert weights[first]["kernel"] is not result.weights[first]["kernel"]  # the served weights stay
 
 
 @pytest.mark.parametrize("kind", list(optimizer.OPTIMIZERS))
