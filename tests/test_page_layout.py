@@ -88,3 +88,31 @@ def test_screenshots(browser, live_server, width, language, scheme):
             page.screenshot(path=os.path.join(SCREENSHOTS, f"layout-{name}-{width}-{language}-{scheme}.png"), full_page=True)
         finally:
             context.close()
+
+
+HEADER_ROWS = """() => {
+  const header = document.querySelector('.site-header');
+  const tops = [...header.children].filter((child) => child.getBoundingClientRect().height > 0)
+    .map((child) => { const box = child.getBoundingClientRect(); return box.top + box.height / 2; });
+  const rows = [];
+  for (const middle of tops.sort((a, b) => a - b)) if (!rows.length || middle - rows[rows.length - 1] > 12) rows.push(middle);
+  return {rows: rows.length, overflow: header.scrollWidth - header.clientWidth,
+          page: document.documentElement.scrollWidth, width: header.getBoundingClientRect().width};
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("width", [390, 1280, 1920])
+@pytest.mark.parametrize("name", [*PAGES, "learn", "classroom"])
+def test_the_header_is_one_row_from_1280_px(browser, live_server, name, width, language):
+    """The header's brand, pages, network chooser and language on one row at 1280 px and wider (they
+    once wrapped onto two at 1280 in English); on a phone, rows as needed but nothing wider than the screen."""
+    path = {"learn": "/learn", "classroom": "/classroom"}.get(name) or PAGES[name]
+    context, page = open_page(browser, live_server, path, width, language)
+    try:
+        header = page.evaluate(HEADER_ROWS)
+        assert header["overflow"] <= 0 and header["page"] <= width, header
+        if width >= 1280:
+            assert header["rows"] == 1, header
+    finally:
+        context.close()
