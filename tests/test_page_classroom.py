@@ -39,6 +39,23 @@ def classroom_server(request, tmp_path_factory):
         yield f"http://127.0.0.1:{port}"
 
 
+# Words of the accuracy table's headers and network names that are split over two lines (each word's line
+# boxes, words being what lies between spaces: "このクラス" once broke after "この", "keras-mnist" at its hyphen).
+HEADER_LINES = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll('[data-testid=accuracy] th')) {
+    const text = cell.firstChild && cell.firstChild.nodeType === Node.TEXT_NODE ? cell.firstChild : null;
+    if (!text) continue;
+    for (const match of text.data.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(text, match.index); range.setEnd(text, match.index + match[0].length);
+      if (new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size > 1) broken.push(match[0]);
+    }
+  }
+  return broken.length ? {ok: false, broken} : {ok: true};
+}"""
+
+
 def new_page(browser, width: int = 1280, height: int = 900, scheme: str = "light", scale: int = 1):
     context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
                                   device_scale_factor=scale, accept_downloads=True)
@@ -158,6 +175,8 @@ def test_a_teacher_and_two_students(browser, classroom_server, language):
             shot = new_page(browser, width, height, scheme, scale)
             shot.goto(link.replace("/teacher#", f"/teacher?lang={language}#"))
             shot.wait_for_selector("body[data-loaded=true]")
+            # Every column header of the accuracy table on one line: "このクラス" once broke after "この" at 390 px.
+            assert shot.evaluate(HEADER_LINES) == {"ok": True}, (width, language)
             shot.screenshot(path=os.path.join(SCREENSHOTS, f"classroom-teacher-{language}-{name}-{scheme}.png"),
                             full_page=True)
             join(shot, base, code, language)
