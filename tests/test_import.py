@@ -363,6 +363,28 @@ def test_served_by_the_app_every_layer_explained_over_http(imported):
                 assert attributions.shape == (size, size), (name, method)
             if method == "integrated-gradients":
                 assert answer["completeness"]["relative_error"] <= 0.01, (name, answer["completeness"])
+    # Beside the others (compare=1, as /why asks), a network Grad-CAM cannot explain is one entry with its reading
+    # and the reason, not a 400 for all of them (the /why page read nothing when a dense-only network was served).
+    convolutional = [name for name in discover(artifacts) if "Conv2D" in {kind for _, kind in kinds(artifacts, name)}]
+    dense_only = [name for name in discover(artifacts) if name not in convolutional]
+    assert convolutional and dense_only == ["centroid"]
+    response = client.post(f"/api/attribution?model={convolutional[0]}&method=grad-cam&compare=1", data=drawing,
+                           content_type="image/png")
+    assert response.status_code == 200, response.get_json()
+    entries = {entry["model"]: entry for entry in response.get_json()["compare"]}
+    assert sorted(entries) == discover(artifacts)
+    for name, entry in entries.items():
+        if name in dense_only:
+            assert entry["error"]["code"] == "no-convolution" and "map" not in entry, entry
+            alone = client.post(f"/api/predict?model={name}", data=drawing, content_type="image/png").get_json()
+            assert (entry["digit"], entry["confidence"], entry["reason"]) == (
+                alone["digit"], alone["confidence"], alone["reason"])
+        else:
+            assert "error" not in entry and np.isfinite(np.asarray(entry["map"], dtype=float)).all(), name
+    # Asked of the dense-only network itself, the request is refused as before: its own map cannot be made.
+    response = client.post("/api/attribution?model=centroid&method=grad-cam&compare=1", data=drawing,
+                           content_type="image/png")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "no-convolution"
     assert png_bytes  # the helper the other API tests use is importable here too
 
 

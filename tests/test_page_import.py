@@ -60,6 +60,24 @@ def test_imported_networks_are_chosen_and_compared_like_the_shipped_ones(page, o
     assert page.console_errors == []
 
 
+def test_why_shows_every_network_when_grad_cam_cannot_explain_one(page, operator_server):
+    """Grad-CAM beside the others on /why: the dense-only network (centroid) shows its reading and why it has no
+    map, instead of the whole page reading nothing (its compare request once answered 400 for every network)."""
+    url, _ = operator_server
+    page.goto(url + "/why?method=grad-cam")
+    assert draw(page, 7, seed=11) == "7"
+    maps = "[data-testid=attribution-maps]"
+    page.wait_for_selector(f"{maps}[data-state=done] .why-map[data-model=digit-lens] canvas:not([hidden])")
+    centroid = page.locator(f"{maps} .why-map[data-model=centroid]")
+    assert centroid.get_attribute("data-unavailable") == "no-convolution"
+    assert centroid.locator("canvas").is_hidden()
+    assert "no convolution" in centroid.locator("[data-role=note]").text_content()
+    assert centroid.locator("[data-role=reading]").text_content().strip() in {f"reads {digit}" for digit in range(10)} | {"no digit"}
+    for name in ("digit-lens", "every-kind-28"):
+        assert page.locator(f"{maps} .why-map[data-model={name}]").get_attribute("data-unavailable") == ""
+    assert page.console_errors == []
+
+
 @pytest.mark.parametrize("name", IMPORTED)
 def test_every_imported_network_shows_all_its_layers_with_its_own_numbers(page, operator_server, name):
     """The shipped networks' test (tests/test_page_networks.py), on each imported one."""

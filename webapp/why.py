@@ -111,8 +111,14 @@ def attribution_() -> Response:
                 if name == network.name:  # computed above
                     entries.append({key: value for key, value in answer.items() if key != "cell"})
                     continue
-                entry = _attribute(registry.get(name), prepared, method, "network", target, patch, steps, gate,
-                                   not_a_digit)
+                try:
+                    entry = _attribute(registry.get(name), prepared, method, "network", target, patch, steps, gate,
+                                       not_a_digit)
+                except attribution.AttributionError as error:
+                    # A network the method cannot explain (Grad-CAM on a network with no convolution, e.g. an
+                    # imported one) is one entry without a map, not a failed request for every network.
+                    entries.append(_unexplained(registry.get(name), prepared, method, target, gate, not_a_digit, error))
+                    continue
                 entry.pop("_cell")
                 entries.append(entry)
             answer["compare"] = entries
@@ -148,6 +154,19 @@ def _attribute(network, prepared, method: str, subject_kind: str, target: int | 
     if subject_kind == "gate":
         answer["target_name"] = "not-a-digit"
         answer["gate_input"] = image.tolist()
+    return answer
+
+
+def _unexplained(network, prepared, method: str, target: int | None, gate, not_a_digit: float | None,
+                 error: attribution.AttributionError) -> dict:
+    """A compare entry for a network ``method`` cannot explain: its reading, the target (as ``_attribute``
+    chooses it), and why there is no map."""
+    probabilities = network.predict(prepared.image)
+    answer = reading(prepared, network, None if prepared.empty else probabilities, gate, not_a_digit=not_a_digit)
+    if target is None:
+        target = answer["digit"] if answer["digit"] is not None else int(np.argmax(probabilities))
+    answer.update({"model": network.name, "of": "network", "method": method, "target": target,
+                   "error": {"code": error.code, "message": error.message}})
     return answer
 
 

@@ -113,11 +113,21 @@ function paintCard(model) {
   const answer = answers.get(model);
   if (!card || !answer) return;
   const canvas = card.querySelector('canvas');
+  const key = card.querySelector('[data-role=key]');
+  // A network the method cannot explain (Grad-CAM and no convolution): its reading, no map.
+  card.dataset.unavailable = answer.error ? answer.error.code : '';
+  canvas.hidden = key.hidden = Boolean(answer.error);
+  if (answer.error) return;
   const limit = largest(answer.map);
   const marked = chosen?.model === model ? chosen : null;
   paintMap(canvas, inputOf(answer), answer.map, { limit, cursor: canvas.cursor ?? null, marked });
   renderKey(card.querySelector('[data-role=key]'), limit, { signed: answer.method !== 'grad-cam' });
 }
+
+// Why a network has no map for the chosen method (the server's code; its English message otherwise).
+const UNEXPLAINED = {
+  'no-convolution': () => t('This network has no convolution, so Grad-CAM has no maps to weigh; the other methods explain it.'),
+};
 
 function describeCard(model) {
   const card = cardOf(model);
@@ -126,6 +136,11 @@ function describeCard(model) {
   const note = card.querySelector('[data-role=note]');
   card.dataset.method = answer.method;
   card.dataset.target = String(answer.target);
+  if (answer.error) {
+    reading.textContent = answer.digit === null ? t('no digit') : t('reads %(digit)s', { digit: answer.digit });
+    note.replaceChildren(UNEXPLAINED[answer.error.code] ? UNEXPLAINED[answer.error.code]() : answer.error.message);
+    return;
+  }
   if (model === GATE) {
     reading.textContent = t('not a digit: %(percent)s', { percent: percent.format(answer.probability) });
   } else {
@@ -279,7 +294,7 @@ function hideCell() {
 }
 
 async function chooseCell(model, row, column, { focus = true } = {}) {
-  if (!answers.has(model) || !blob) return;
+  if (!answers.has(model) || answers.get(model).error || !blob) return;
   const previous = chosen?.model;
   chosen = { model, row, column };
   paintCard(model);
