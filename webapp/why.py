@@ -111,15 +111,11 @@ def attribution_() -> Response:
                 if name == network.name:  # computed above
                     entries.append({key: value for key, value in answer.items() if key != "cell"})
                     continue
-                try:
-                    entry = _attribute(registry.get(name), prepared, method, "network", target, patch, steps, gate,
-                                       not_a_digit)
-                except attribution.AttributionError as error:
-                    # A network the method cannot explain (Grad-CAM on a network with no convolution, e.g. an
-                    # imported one) is one entry without a map, not a failed request for every network.
-                    entries.append(_unexplained(registry.get(name), prepared, method, target, gate, not_a_digit, error))
-                    continue
-                entry.pop("_cell")
+                # A network the method cannot explain (Grad-CAM on a network with no convolution, e.g. an
+                # imported one) is one entry without a map, not a failed request for every network.
+                entry = _attribute(registry.get(name), prepared, method, "network", target, patch, steps, gate,
+                                   not_a_digit, unexplained_entry=True)
+                entry.pop("_cell", None)
                 entries.append(entry)
             answer["compare"] = entries
     except attribution.AttributionError as error:
@@ -128,10 +124,12 @@ def attribution_() -> Response:
 
 
 def _attribute(network, prepared, method: str, subject_kind: str, target: int | None, patch: int, steps: int,
-               gate, not_a_digit: float | None) -> dict:
+               gate, not_a_digit: float | None, unexplained_entry: bool = False) -> dict:
     """One network's (or the gate's) map for the drawing, with the network's reading; ``_cell`` answers a cell.
 
-    ``not_a_digit`` is ``gate_verdict()`` for the drawing, read once for all the request's networks.
+    ``not_a_digit`` is ``gate_verdict()`` for the drawing, read once for all the request's networks. With
+    ``unexplained_entry``, a network the method cannot explain answers its reading, the target and
+    ``error`` (no map, no ``_cell``) instead of raising ``AttributionError``.
     """
     subject = gate.network if subject_kind == "gate" else network
     probabilities = network.predict(prepared.image)
@@ -149,24 +147,19 @@ def _attribute(network, prepared, method: str, subject_kind: str, target: int | 
 
     run = offload if method in OFFLOADED else _direct
     # The weights are read here, in the request's greenlet (Network.kernels loads them once, under a lock).
-    result, encoded = run(_computed, method, subject.layers, subject.kernels(), image, target, logits_of, patch, steps)
+    try:
+        result, encoded = run(_computed, method, subject.layers, subject.kernels(), image, target, logits_of, patch,
+                              steps)
+    except attribution.AttributionError as error:
+        if not unexplained_entry:
+            raise
+        answer.update({"model": network.name, "of": subject_kind, "method": method, "target": target,
+                       "error": {"code": error.code, "message": error.message}})
+        return answer
     answer.update({"model": network.name, "of": subject_kind, **encoded, "_cell": result.cell})
     if subject_kind == "gate":
         answer["target_name"] = "not-a-digit"
         answer["gate_input"] = image.tolist()
-    return answer
-
-
-def _unexplained(network, prepared, method: str, target: int | None, gate, not_a_digit: float | None,
-                 error: attribution.AttributionError) -> dict:
-    """A compare entry for a network ``method`` cannot explain: its reading, the target (as ``_attribute``
-    chooses it), and why there is no map."""
-    probabilities = network.predict(prepared.image)
-    answer = reading(prepared, network, None if prepared.empty else probabilities, gate, not_a_digit=not_a_digit)
-    if target is None:
-        target = answer["digit"] if answer["digit"] is not None else int(np.argmax(probabilities))
-    answer.update({"model": network.name, "of": "network", "method": method, "target": target,
-                   "error": {"code": error.code, "message": error.message}})
     return answer
 
 
