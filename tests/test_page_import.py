@@ -176,11 +176,8 @@ GRADIENTS = [
 LEARNED = "#learn-result:not([hidden])[data-state=done] [data-testid=gradient-bands] .gradient-band"
 
 
-@pytest.mark.parametrize(("name", "layer", "operation"), GRADIENTS, ids=[f"{name}-{layer}" for name, layer, _ in GRADIENTS])
-def test_the_learning_page_explains_the_gradient_through_each_new_kind(page, operator_server, name, layer, operation):
-    """A gradient cell chosen on /learn: the view of the next layer's kind, its δ and factor, their product and the
-    sum the page shows are TensorFlow's (GradientTape on the network's Keras model, on the image the network saw)."""
-    url, folder = operator_server
+def learned_steps(page, url: str, name: str) -> list[dict]:
+    """A 3 drawn on /learn for network ``name``: the answers of its /api/learn step requests (probe=0), once shown."""
     learned = []
     page.on("response", lambda response: learned.append(response) if "/api/learn?" in response.url else None)
     page.goto(f"{url}/learn?model={name}")
@@ -188,6 +185,15 @@ def test_the_learning_page_explains_the_gradient_through_each_new_kind(page, ope
     page.wait_for_selector(LEARNED, timeout=90_000)
     steps = [response.json() for response in learned if response.ok and "probe=0" in response.url]
     assert steps, [(response.status, response.url) for response in learned]
+    return steps
+
+
+@pytest.mark.parametrize(("name", "layer", "operation"), GRADIENTS, ids=[f"{name}-{layer}" for name, layer, _ in GRADIENTS])
+def test_the_learning_page_explains_the_gradient_through_each_new_kind(page, operator_server, name, layer, operation):
+    """A gradient cell chosen on /learn: the view of the next layer's kind, its δ and factor, their product and the
+    sum the page shows are TensorFlow's (GradientTape on the network's Keras model, on the image the network saw)."""
+    url, folder = operator_server
+    steps = learned_steps(page, url, name)
     target = page.locator(f"[data-testid=gradient-band-{layer}] canvas:not(.mask)").first
     target.scroll_into_view_if_needed()
     with page.expect_response(lambda response: "/api/learn/explain" in response.url) as answered:
@@ -313,12 +319,7 @@ def test_the_learning_page_explains_a_batch_norms_gamma_and_beta(page, operator_
     from tests.test_import import tensorflow_gradients
 
     url, folder = operator_server
-    learned = []
-    page.on("response", lambda response: learned.append(response) if "/api/learn?" in response.url else None)
-    page.goto(f"{url}/learn?model=every-kind-28")
-    draw(page, 3, seed=33)
-    page.wait_for_selector(LEARNED, timeout=90_000)
-    steps = [response.json() for response in learned if response.ok and "probe=0" in response.url]
+    steps = learned_steps(page, url, "every-kind-28")
     band = page.locator("[data-testid=gradient-band-norm]")
     assert band.locator("canvas.strip[data-of=gamma]").count() == 1 and band.locator("canvas.strip[data-of=beta]").count() == 1
     assert "γ" in band.locator(".band-text").text_content()
