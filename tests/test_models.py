@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import SMALL_32
 from train.drawings import random_drawing, render
-from webapp.artifacts import CARD_FILE, discover
+from webapp.artifacts import ARTIFACTS, CARD_FILE, discover
 from webapp.model import Network
 from webapp.registry import Registry
 
@@ -286,3 +286,43 @@ def test_a_cache_folder_others_can_write_is_not_used(shipped_digit_lens, tmp_pat
         assert not mapped(kernel)
         np.testing.assert_array_equal(kernel, large_weights(shipped_digit_lens)["dense1/kernel"])
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def resident_bytes(path: Path) -> int:
+    """This process's resident bytes of every mapping of file ``path`` (/proc/self/smaps)."""
+    target, total, current = str(path.resolve()), 0, None
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if fields[0].endswith(":"):
+                if fields[0] == "Rss:" and current == target:
+                    total += int(fields[1]) * 1024
+            else:
+                current = fields[5] if len(fields) > 5 else None
+    return total
+
+
+def test_a_loaded_network_keeps_no_pages_of_its_model_file(tmp_path):
+    """LiteRT reads the whole .tflite while it builds an interpreter, and then runs from XNNPACK's packed
+    weights: the file's pages leave the process, readings and every layer's maps do not bring them back,
+    and the answers are the interpreter's own."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    folder = tmp_path / "keras-mnist"  # the largest served network (4.8 MB), in a file of this test's own
+    shutil.copytree(ARTIFACTS / "keras-mnist", folder)
+    model_file = folder / "layers.tflite"
+    size = model_file.stat().st_size
+    kept = Interpreter(model_path=str(model_file), num_threads=1)  # built as before: its pages stay resident
+    kept.allocate_tensors()
+    assert resident_bytes(model_file) > size // 2
+
+    network = Network.load(folder)
+    assert resident_bytes(model_file) < size // 20  # both interpreters' mappings: given back
+    images = np.random.default_rng(5).integers(0, 256, size=(8, 28, 28), dtype=np.uint8)
+    runner = kept.get_signature_runner()
+    (input_name,) = runner.get_input_details()
+    for image in images:
+        expected = runner(**{input_name: network._batch(image)})
+        assert np.array_equal(network.predict(image), expected["softmax"][0])
+        assert np.array_equal(network.features(image)[-2], expected["logits"][0])
+    assert resident_bytes(model_file) < size // 20
