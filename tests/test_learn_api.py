@@ -252,3 +252,28 @@ def test_a_client_that_has_gone_is_seen_and_the_probe_stops_for_it():
     assert client_gone_check({})() is False  # no socket (Flask's test client): always there
     with pytest.raises(ClientGone):  # before its first chunk: no layer is ever run
         accuracy([], {}, 28, gone=lambda: True)
+
+
+def test_the_answer_is_jsonify_s_bytes_with_base64_written_in_directly(app, client, seven_png):
+    """json_answer writes base64 into the body unscanned; the bytes are jsonify's, whatever else the answer holds."""
+    from flask import jsonify
+
+    from webapp.api import json_answer
+    from webapp.features import encode_values
+
+    rng = np.random.default_rng(11)
+    answer = {
+        "z": [encode_values(rng.normal(size=(7, 5)).astype(np.float32)) for _ in range(3)],
+        "a": {"text": "\x00 tricky \"quotes\" \\ \u00e9 \u2028 \x00" + "0" * 40, "numbers": [1.5, float("nan"), -0.0]},
+        "m": [[{"data": encode_values(rng.normal(size=300).astype(np.float32))["data"]}], []],
+        "plain": "no base64 here",
+    }
+    with app.app_context():  # not a request's: the app's request counts must not see one end
+        assert json_answer(answer).get_data() == jsonify(answer).get_data()
+        assert json_answer({"x": 1}).get_data() == jsonify({"x": 1}).get_data()
+
+    learned = client.post("/api/learn?label=7", data=seven_png, content_type="image/png",
+                          headers={"Accept-Encoding": "identity"})
+    assert learned.status_code == 200
+    with app.app_context():  # not a request's: the app's request counts must not see one end
+        assert learned.get_data() == jsonify(learned.get_json()).get_data()  # decoded and encoded again: the same bytes

@@ -6,6 +6,8 @@ import base64
 import binascii
 import gzip
 import json
+import re
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -312,6 +314,39 @@ def models() -> Response:
 # become ~40 kB (level 5: ~37 kB) in a third less time.
 COMPRESS_AT_LEAST = 4096
 GZIP_LEVEL = 1
+
+
+# Marks json_answer puts where its Base64 strings go: a NUL (escaped by JSON as \u0000, which nothing else in
+# an answer holds beside this process's own random token) and the string's number.
+_MARK_TOKEN = secrets.token_hex(16)
+_MARK = re.compile(r"\\u0000" + _MARK_TOKEN + r"(\d+)\\u0000")
+
+
+def json_answer(answer: dict) -> Response:
+    """``jsonify(answer)``, byte for byte, with its ``features.Base64`` strings written into the body as
+    they are instead of scanned by the JSON encoder for characters to escape, which base64 never has.
+
+    A learning step's whole answer is 780 kB, 535 kB of it the dense kernel gradient's base64; the scan
+    took 2.6 ms of it (cProfile, digit-lens). The answer is walked through its dicts and lists of dicts.
+    """
+    blobs: list[str] = []
+
+    def marked(value):
+        if type(value) is features.Base64:
+            blobs.append(value)
+            return f"\0{_MARK_TOKEN}{len(blobs) - 1}\0"
+        if isinstance(value, dict):
+            return {key: marked(item) for key, item in value.items()}
+        if isinstance(value, list) and value and isinstance(value[0], (dict, list, str)):
+            return [marked(item) for item in value]
+        return value
+
+    response = jsonify(marked(answer))
+    if blobs:
+        pieces = _MARK.split(response.get_data(as_text=True))
+        pieces[1::2] = [blobs[int(number)] for number in pieces[1::2]]
+        response.set_data("".join(pieces))
+    return response
 
 
 def compressed(response: Response) -> Response:

@@ -58,6 +58,12 @@ def dequantize_channels(data: bytes, shape: Sequence[int], low: Sequence[float],
     return np.moveaxis(values, 0, -1) if len(shape) > 1 else values.reshape(spatial)
 
 
+class Base64(str):
+    """Base64 text: nothing in it needs escaping in JSON, so ``webapp.api.json_answer`` writes it as it is."""
+
+    __slots__ = ()
+
+
 def encode_values(values: np.ndarray) -> dict:
     """One layer's output as {encoding, min, max, data}; 1-D outputs count as one channel."""
     as_channels = values if values.ndim > 1 else values[:, None]
@@ -68,7 +74,7 @@ def encode_values(values: np.ndarray) -> dict:
         "encoding": "uint8-per-channel",
         "min": [float(value) for value in low],
         "max": [float(value) for value in high],
-        "data": base64.b64encode(planes.tobytes()).decode("ascii"),
+        "data": Base64(base64.b64encode(planes.tobytes()).decode("ascii")),
     }
 
 

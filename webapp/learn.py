@@ -37,7 +37,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from webapp import backward, explain, features, optimizer
 from webapp.admission import offload
-from webapp.api import admitted, compressed, loaded_registry, prepared_image, reading, requested_network
+from webapp.api import admitted, compressed, json_answer, loaded_registry, prepared_image, reading, requested_network
 from webapp.errors import ApiError
 from webapp.process_local import per_process
 
@@ -333,7 +333,7 @@ def learn() -> Response:
     }
     if with_layers:
         answer["layers"] = encoded_layers
-    return compressed(jsonify(answer))
+    return compressed(json_answer(answer))
 
 
 def requested_gradient_cell(network) -> tuple[int, str, tuple[int, ...]]:
