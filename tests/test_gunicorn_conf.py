@@ -41,7 +41,8 @@ found = conf._LIBC is not None
 trims = []
 conf._LIBC = types.SimpleNamespace(malloc_trim=trims.append)
 trimmed = []
-for path in ("/api/predict", "/", "/healthz", "/api/attribution", "/api/learn/explain", "/api/features", "/api/kernels"):
+for path in ("/api/predict", "/", "/healthz", "/api/learn", "/api/attribution", "/api/learn/explain", "/api/features",
+             "/api/kernels"):
     count = len(trims)
     conf.post_request(None, types.SimpleNamespace(path=path), {}, None)
     if len(trims) > count:
@@ -52,7 +53,8 @@ print(json.dumps({"glibc": found, "trimmed": trimmed, "pads": sorted(set(trims))
 
 def test_a_worker_gives_back_freed_heap_pages_after_large_answers_only(tmp_path):
     """With the 2 MiB mmap threshold, arrays under it come from the heap: after a backward pass or a
-    layers answer the worker trims the heap (malloc_trim), after a reading it does not (~0.15 ms)."""
+    layers answer the worker trims the heap (malloc_trim), after a reading it does not (~0.15 ms), nor
+    after a learning step (the next step would fault its heap pages in again)."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     output = subprocess.run([sys.executable, "-c", TRIM_SCRIPT], env=env, capture_output=True, text=True, check=True)
     assert json.loads(output.stdout) == {

@@ -108,7 +108,9 @@ def post_fork(server, worker):
 
 # Requests whose answers are computed from many large numpy temporaries (backward passes, every layer's
 # maps, dense kernels): after one of them, the worker hands its freed heap pages back (malloc_trim).
-_LARGE_ANSWERS = ("/api/attribution", "/api/learn", "/api/features", "/api/kernels", "/api/explain")
+# Not after a learning step (/api/learn itself): the trim made the next step fault its ~1,100 heap pages in
+# again, a tenth of the step's CPU (docs/learning.md); its heap stays for the next one, within the 100 MiB.
+_LARGE_ANSWERS = ("/api/attribution", "/api/learn/", "/api/features", "/api/kernels", "/api/explain")
 _LIBC = None
 
 
