@@ -288,3 +288,31 @@ def test_screenshots(browser, live_server, name, viewport, scheme, lang):
         page.screenshot(path=os.path.join(SCREENSHOTS, f"why-{name}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_completeness_check_never_splits_a_japanese_word_on_a_phone(browser, live_server):
+    """At 360 px each card's "Σ マップ = … · スコア(描いた絵) − スコア(白紙) = …" once broke inside スコア."""
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/why?lang=ja&method=integrated-gradients")
+        page.wait_for_selector("[data-testid=pad]")
+        page.click("[data-testid=example][data-example]:not([data-example=not-a-digit])")
+        page.wait_for_selector(f"{MAPS}[data-method=integrated-gradients][data-state=done]", timeout=SLOW)
+        split = page.evaluate(
+            """() => [...document.querySelectorAll('[data-testid=completeness]')].flatMap(check => {
+                 const text = check.firstChild, found = [];
+                 for (const word of ['スコア', '描いた絵', '白紙', 'マップ', '段階']) {
+                   for (let at = text.data.indexOf(word); at >= 0; at = text.data.indexOf(word, at + 1)) {
+                     const range = document.createRange();
+                     range.setStart(text, at); range.setEnd(text, at + word.length);
+                     const tops = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+                     if (tops.size !== 1) found.push(word);
+                   }
+                 }
+                 return found; })"""
+        )
+        lines = page.evaluate("document.querySelector('[data-testid=completeness]').getClientRects().length")
+        assert split == [] and lines > 1  # words whole, and the check does wrap (so the test looks at breaks)
+    finally:
+        context.close()
