@@ -304,7 +304,7 @@ def resident_bytes(path: Path) -> int:
 
 def test_a_loaded_network_keeps_no_pages_of_its_model_file(tmp_path):
     """LiteRT reads the whole .tflite while it builds an interpreter, and then runs from XNNPACK's packed
-    weights: the file's pages leave the process, readings and every layer's maps do not bring them back,
+    weights: the file's pages leave the process, readings and every layer's maps bring few of them back,
     and the answers are the interpreter's own."""
     from ai_edge_litert.interpreter import Interpreter
 
