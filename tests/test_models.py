@@ -203,8 +203,6 @@ def test_serving_never_imports_tensorflow_or_keras(tmp_path, seven_png):
 
 
 def test_the_card_of_each_shipped_network_is_valid_json_with_its_name():
-    from webapp.artifacts import ARTIFACTS
-
     for name in discover(ARTIFACTS):
         card = json.loads((ARTIFACTS / name / CARD_FILE).read_text())
         assert card["name"] == name and len(card["test"]["predictions"]) == card["test"]["images"]
@@ -230,8 +228,6 @@ def mapped(array: np.ndarray) -> bool:
 
 @pytest.fixture()
 def shipped_digit_lens(monkeypatch, tmp_path):
-    from webapp.artifacts import ARTIFACTS
-
     monkeypatch.setenv("DIGIT_LENS_CACHE_DIR", str(tmp_path / "cache"))
     return ARTIFACTS / "digit-lens"
 

@@ -111,7 +111,7 @@ class LayerInfo:
 _MADV_DONTNEED = 4  # Linux's madvise advice: drop these pages from the process (read again from the file if used)
 
 
-def release_mapped_pages(path: Path) -> int:
+def release_mapped_pages(path: Path) -> None:
     """Take this process's resident pages of the read-only mappings of file ``path`` out of its memory.
 
     LiteRT maps a .tflite file and reads every weight from it while it builds an interpreter; XNNPACK
@@ -120,7 +120,7 @@ def release_mapped_pages(path: Path) -> int:
     almost all of them unused: 9 MiB per worker for the five networks and the gate (/proc/self/smaps), of
     which readings and every layer's maps read 0.4-0.6 MiB again, once. Here they leave the process (``madvise``
     MADV_DONTNEED): they stay in the system's file cache, and a page something does read again comes
-    back from it. Returns the bytes advised, 0 where this is not Linux or the call fails.
+    back from it. Where this is not Linux, or the call fails, nothing happens.
     """
     import ctypes
 
@@ -132,16 +132,12 @@ def release_mapped_pages(path: Path) -> int:
         with open("/proc/self/maps") as maps:
             lines = maps.read().splitlines()
     except (OSError, AttributeError):
-        return 0
-    released = 0
+        return
     for line in lines:
         fields = line.split(maxsplit=5)
-        if len(fields) < 6 or fields[5] != target or "w" in fields[1]:
-            continue
-        start, end = (int(address, 16) for address in fields[0].split("-"))
-        if madvise(start, end - start, _MADV_DONTNEED) == 0:
-            released += end - start
-    return released
+        if len(fields) == 6 and fields[5] == target and "w" not in fields[1]:
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            madvise(start, end - start, _MADV_DONTNEED)
 
 
 class InterpreterPool:
