@@ -234,3 +234,37 @@ def test_output_is_the_same_as_before_it_was_made_cheaper(mnist):
     actual = np.stack([digest(prepare(png)) for png in corpus])
     different = np.flatnonzero((actual != expected).any(axis=1))
     assert different.size == 0, f"{different.size} canvases differ, first {different[:10].tolist()}"
+
+
+def histogram_median(grey: Image.Image) -> int:
+    """The least level that at least half the pixels are at or below, from the whole histogram."""
+    cumulative = np.cumsum(grey.histogram())
+    return int(np.flatnonzero(2 * cumulative >= cumulative[-1])[0])
+
+
+def median_cases() -> list[np.ndarray]:
+    rng = np.random.default_rng(24)
+    cases = [rng.integers(0, 256, (31, 17), dtype=np.uint8), rng.integers(100, 140, (40, 40), dtype=np.uint8)]
+    for white, black, size in ((50, 0, 100), (51, 0, 100), (49, 0, 100), (0, 50, 100), (0, 49, 100), (0, 51, 100),
+                               (50, 50, 100), (40, 40, 100), (3, 0, 5), (2, 2, 5), (0, 3, 5), (1, 0, 1), (0, 1, 1)):
+        # `white` pixels at 255, `black` at 0, the rest grey levels 1-254, shuffled.
+        levels = np.concatenate([np.full(white, 255), np.zeros(black), rng.integers(1, 255, size - white - black)])
+        cases.append(rng.permutation(levels).astype(np.uint8).reshape(1, size))
+    return cases
+
+
+@pytest.mark.parametrize("index", range(len(median_cases())))
+def test_the_median_level_is_the_whole_histogram_s(index):
+    """The shortcut for mostly white or mostly black canvases answers what the histogram does, at the
+    boundaries too (exactly half the pixels at 255 is not a 255 median; exactly half at 0 is a 0 median)."""
+    grey = Image.fromarray(median_cases()[index])
+    assert preprocess.median_level(grey) == histogram_median(grey)
+    assert preprocess.median_level(grey, np.asarray(grey)) == histogram_median(grey)
+
+
+def test_the_median_level_of_drawn_canvases_is_the_whole_histogram_s():
+    """On canvases as the page and the API's clients send them, every polarity and transparency."""
+    for index, polarity in enumerate(POLARITIES * 3):
+        ink = preprocess.ink_levels(Image.open(io.BytesIO(drawn(index % 10, seed=index, polarity=polarity))))
+        assert preprocess.median_level(ink.grey) == histogram_median(ink.grey) in (0, 255)
+        assert ink.pixels is not None and np.array_equal(ink.pixels, np.asarray(ink.grey))

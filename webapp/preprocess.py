@@ -17,7 +17,7 @@ import itertools
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFile
@@ -268,6 +268,7 @@ class Ink:
 
     grey: Image.Image  # mode "L"
     table: np.ndarray  # uint8 (256,), monotonic: ink rises with the grey level, or falls with it
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)  # np.asarray(grey), when at hand
 
     def image(self) -> Image.Image:
         """The whole ink image (255 = full ink)."""
@@ -283,7 +284,7 @@ class Ink:
         levels = np.flatnonzero(self.table >= INK_LEVEL)
         if not len(levels):
             return None
-        grey = np.asarray(self.grey)
+        grey = np.asarray(self.grey) if self.pixels is None else self.pixels
         if levels[-1] == 255 and len(levels) == 256 - levels[0]:  # grey >= levels[0]
             rows, columns = grey.max(axis=1) >= levels[0], grey.max(axis=0) >= levels[0]
         elif levels[0] == 0 and len(levels) == levels[-1] + 1:  # grey <= levels[-1]
@@ -318,12 +319,29 @@ def ink_levels(image: Image.Image) -> Ink:
         background = Image.new("L", grey.size, 255 if ink_level < 128 else 0)
         grey = Image.composite(grey, background, alpha)
     # Most of a drawing is background: the median says which polarity it is.
-    # (In Python: 256 counts are too few for numpy's conversions to pay.)
-    counts = list(itertools.accumulate(grey.histogram()))
-    median = bisect.bisect_left(counts, counts[-1] / 2)  # np.searchsorted's answer
+    pixels = np.asarray(grey)
+    median = median_level(grey, pixels)
     inverted = median > 127
     background_ink = 255 - median if inverted else median
-    return Ink(grey, ink_table(inverted, background_ink))
+    return Ink(grey, ink_table(inverted, background_ink), pixels)
+
+
+def median_level(grey: Image.Image, pixels: np.ndarray | None = None) -> int:
+    """The median grey level: the least level that at least half the pixels are at or below.
+
+    A canvas is mostly white or mostly black, and then the answer is one count away: more than half the
+    pixels at 255 make it 255, at least half at 0 make it 0 (one comparison over the pixels, ~15 us at
+    280x280). Otherwise the whole histogram (Pillow's, ~140 us at 280x280) says. ``pixels``: np.asarray(grey).
+    """
+    pixels = np.asarray(grey) if pixels is None else pixels
+    total = pixels.size
+    if 2 * np.count_nonzero(pixels == 255) > total:
+        return 255
+    if 2 * np.count_nonzero(pixels == 0) >= total:
+        return 0
+    # In Python: 256 counts are too few for numpy's conversions to pay.
+    counts = list(itertools.accumulate(grey.histogram()))
+    return bisect.bisect_left(counts, total / 2)  # np.searchsorted's answer
 
 
 @functools.lru_cache(maxsize=512)
