@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import SMALL_32
 from train.drawings import random_drawing, render
 from webapp.artifacts import ARTIFACTS, CARD_FILE, discover
+from webapp import preprocess
 from webapp.model import Network
 from webapp.registry import Registry
 
@@ -322,3 +323,26 @@ def test_a_loaded_network_keeps_no_pages_of_its_model_file(tmp_path):
         assert np.array_equal(network.predict(image), expected["softmax"][0])
         assert np.array_equal(network.features(image)[-2], expected["logits"][0])
     assert resident_bytes(model_file) < size // 20
+
+
+@pytest.mark.parametrize("name", discover(ARTIFACTS))
+def test_a_reading_from_the_one_output_file_is_the_all_layers_file_s_bit_for_bit(name, mnist):
+    """The default network reads from predict.tflite (fewer buffers, faster); its probabilities must be
+    exactly the last layer that /api/features and every explanation show. Checked for every shipped network,
+    on MNIST test digits and drawings, so any network can be made the default."""
+    one_output = Network.load(ARTIFACTS / name, own_reading=True)
+    all_layers = Network.load(ARTIFACTS / name)
+    assert one_output._predict is not None and all_layers._predict is None
+    images = list(mnist.test_images[:150])
+    images += [preprocess.prepare(render(random_drawing(np.random.default_rng(seed), seed % 10))).image
+               for seed in range(50)]
+    for image in images:
+        probabilities = one_output.predict(image)
+        assert probabilities.dtype == np.float32 and probabilities.shape == (10,)
+        assert np.array_equal(probabilities, all_layers.predict(image))
+        assert np.array_equal(probabilities, one_output.features(image)[-1])
+
+
+def test_the_registry_reads_the_default_network_from_its_one_output_file():
+    registry = Registry.load(ARTIFACTS)
+    assert [name for name in registry.names if registry.get(name)._predict is not None] == [registry.default]

@@ -214,14 +214,16 @@ class Network:
     input_size: int
     pool_size: int = 1
     _features: InterpreterPool | None = field(default=None, repr=False)
+    _predict: InterpreterPool | None = field(default=None, repr=False)
     _weights: dict[str, dict[str, np.ndarray | None]] | None = field(default=None, repr=False)
     _shapes: dict[tuple[str, str], tuple] = field(default_factory=dict, repr=False)  # of the large arrays' copies
     _copy_failed: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def load(cls, folder: Path, pool_size: int = 1) -> Network:
-        """Read a network folder written by ``python -m train.export`` and make its first interpreters."""
+    def load(cls, folder: Path, pool_size: int = 1, own_reading: bool = False) -> Network:
+        """Read a network folder written by ``python -m train.export`` and make its first interpreters
+        (``own_reading``: readings from predict.tflite rather than layers.tflite; see below)."""
         folder = Path(folder)
         missing = [name for name in SERVED_FILES if not (folder / name).is_file()]
         if missing:
@@ -247,9 +249,14 @@ class Network:
             pool_size=pool_size,
         )
         # One interpreter file serves both: a reading takes only the last layer's output from the all-layers
-        # graph. predict.tflite (the same network with one output) would be a second model and arena in
-        # memory for each network, about the cost of the computation saved (measured in make bench).
+        # graph. With ``own_reading`` a reading runs predict.tflite, the same graph with one output, and the
+        # same probabilities bit for bit (tests/test_models.py): LiteRT then keeps no layer's output, and
+        # digit-lens costs 0.14 ms a call against 0.23 ms (keras-mnist 0.34 against 0.53), for a second
+        # interpreter and XNNPACK's packed copy of the weights in memory (all five networks: +12 MiB a
+        # worker, over the 100 MiB an operator is promised; the registry asks it for the default network).
         network._features = InterpreterPool(folder / LAYERS_FILE, pool_size)
+        if own_reading:
+            network._predict = InterpreterPool(folder / PREDICT_FILE, pool_size)
         expected = {info.name for info in layers[1:]}
         if set(network._features.outputs) != expected:
             raise ValueError(
@@ -275,7 +282,10 @@ class Network:
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Ten float32 probabilities for one uint8 image (28x28, or the network's own size)."""
-        return self._features.run(self._batch(image), [self.layers[-1].name])[0]
+        if self._predict is None:
+            return self._features.run(self._batch(image), [self.layers[-1].name])[0]
+        (output,) = self._predict.outputs
+        return self._predict.run(self._batch(image), [output])[0]
 
     def features(self, image: np.ndarray) -> list[np.ndarray]:
         """Every layer's float32 output (batch axis removed), in model order, the input layer first."""

@@ -94,7 +94,8 @@ class Registry:
         names = discover(artifacts)
         if not names:
             raise FileNotFoundError(f"no exported network in {artifacts}; run python -m train.export")
-        networks = {name: Network.load(artifacts / name, pool_size) for name in names}
+        # Every reading runs the default network: it alone reads from its one-output file (Network.load).
+        networks = {name: Network.load(artifacts / name, pool_size, own_reading=name == default) for name in names}
         return cls(networks, default, load_gate(artifacts, pool_size))
 
     @property
