@@ -58,6 +58,7 @@ eval: $(VENV)/.installed-test chromium fonts data
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.not_digits
 	$(BIN)/python -m bench.gate_heldout
+	$(BIN)/python -m bench.degraded
 	$(BIN)/python -m bench.browser_accuracy
 
 data: npm $(VENV)/.installed

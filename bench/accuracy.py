@@ -31,14 +31,23 @@ from train import data
 from train.drawings import POLARITIES, drawing_set
 
 
-def mnist_canvas(image: np.ndarray, size: int = 280) -> bytes:
-    """An MNIST digit as a canvas would hold it: enlarged, dark ink on a transparent background."""
-    ink = Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR)
-    canvas = np.zeros((size, size, 4), dtype=np.uint8)
-    canvas[..., 3] = np.asarray(ink)
+def enlarged(image: np.ndarray, size: int = 280) -> np.ndarray:
+    """An MNIST digit's ink (0..255) enlarged to a canvas's size, bilinear."""
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+
+
+def canvas_png(ink: np.ndarray) -> bytes:
+    """Ink (0..255, any size) as the page's canvas sends it: dark ink on a transparent background, as PNG."""
+    canvas = np.zeros((*ink.shape, 4), dtype=np.uint8)
+    canvas[..., 3] = ink
     buffer = io.BytesIO()
     Image.fromarray(canvas).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def mnist_canvas(image: np.ndarray, size: int = 280) -> bytes:
+    """An MNIST digit as a canvas would hold it: enlarged, dark ink on a transparent background."""
+    return canvas_png(enlarged(image, size))
 
 
 # A 503 (busy, or the networks still loading) says when to ask again (Retry-After); an image is asked
