@@ -229,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         misread = " ".join(f"{pair} {count}" for pair, count in own["confusions"].most_common(4))
         print(f"{degradation:<{width}}{cells}  {100 * no_digit / own['count']:.2f}%"
               f"{f' ({reasons})' if reasons else ''}; {misread or 'none'}")
+    # A network can lose a degradation by misreading or by no longer being sure: which one, for each.
+    print("\n% answered with no digit (empty, not-a-digit or uncertain)")
+    for degradation, per_network in results.items():
+        print(f"{degradation:<{width}}" + "".join(
+            f"{100 * sum(figures['no_digit'].values()) / figures['count']:>15.2f}%"
+            for figures in (per_network[name] for name in columns)))
     print(f"\n{len(DEGRADATIONS) * len(images):,} canvases, {len(names)} networks each, in "
           f"{time.perf_counter() - started:.0f} s")
     return 0
