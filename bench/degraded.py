@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         registry = loaded_registry()
         names, default = registry.names, registry.default
         uncertain_below = app.config["UNCERTAIN_BELOW"]
-    print("python -m bench.degraded " + " ".join(sys.argv[1:] if argv is None else argv))
+    print(" ".join(["python -m bench.degraded", *(sys.argv[1:] if argv is None else argv)]))
     print(f"MNIST test digits 0-{len(images) - 1} (the first {len(images):,}; per digit "
           f"{' '.join(str(count) for count in np.bincount(labels, minlength=10))}), each on a 280x280 canvas, "
           f"read as /api/predict?compare=1 answers (in-process: preprocessing, the gate, "
