@@ -256,6 +256,80 @@ def test_numbers_are_written_with_true_minus_signs_and_powers_of_ten(page, live_
     assert page.console_errors == []
 
 
+# Every label of the loss plot, in the page's pixels: the top one (the axis's largest loss) first.
+PLOT_LABELS = """() => {
+    const plot = document.querySelector('[data-testid=loss-plot]');
+    const edges = (rect) => ({left: rect.left, right: rect.right, top: rect.top, bottom: rect.bottom});
+    const axis = [...plot.querySelectorAll('line.axis')].find((line) => line.getAttribute('x1') === line.getAttribute('x2'));
+    const labels = [...plot.querySelectorAll('text')].map((text) => ({text: text.textContent, ...edges(text.getBoundingClientRect())}));
+    const letter = labels.find((label) => label.text === 'L');
+    const top = labels.filter((label) => label !== letter).sort((a, b) => a.top - b.top)[0];
+    return {plot: edges(plot.getBoundingClientRect()), axis: axis.getBoundingClientRect().left, letter, top, labels};
+}"""
+
+
+def assert_the_labels_fit(labels: dict, where) -> None:
+    """Every label wholly inside the plot, none over another, the top one left of the y axis and right of L."""
+    plot, top, letter = labels["plot"], labels["top"], labels["letter"]
+    for label in labels["labels"]:
+        assert (plot["left"] <= label["left"] and label["right"] <= plot["right"]
+                and plot["top"] <= label["top"] and label["bottom"] <= plot["bottom"]), (where, label, plot)
+    for index, one in enumerate(labels["labels"]):
+        for other in labels["labels"][index + 1:]:
+            apart = (one["right"] <= other["left"] or other["right"] <= one["left"]
+                     or one["bottom"] <= other["top"] or other["bottom"] <= one["top"])
+            assert apart, (where, one, other)
+    assert letter["right"] < top["left"] and top["right"] < labels["axis"], (where, letter, top, labels["axis"])
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_the_loss_plot_s_labels_are_whole_for_any_loss(browser, live_server, lang, width, height):
+    """The plot drawn with losses from 10⁻¹² to 10⁵: the top label ("1.0 × 10⁻¹²", "2.1 × 10⁻⁵", "2.4", ...) is
+    whole, inside the plot, clear of the axis letter L (at 44 px of margin "2.1 × 10⁻⁵" ran over L and off the
+    plot's left edge, reading "1l× 10⁻⁵") and of the axis, on a phone and a desktop, in English and Japanese."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{live_server}/learn?lang={lang}")
+    for largest, written in ((1e-12, "1.0 × 10⁻¹²"), (1.991e-5, "2.1 × 10⁻⁵"), (3.5e-4, "0.00037"), (2.31, "2.4"),
+                             (104.0, "1.1 × 10²"), (1.5e5, "1.6 × 10⁵")):
+        page.evaluate("""async (largest) => {
+            const { drawLossPlot } = await import('/static/js/lib/gradient/plot.js');
+            document.querySelector('#learn-result').hidden = false;
+            drawLossPlot(document.querySelector('[data-testid=loss-plot]'), document.querySelector('#plot-key'),
+                         [{ name: 'SGD', losses: [largest, largest / 2, largest / 4, largest / 8] },
+                          { name: 'Adam', losses: [largest, largest / 3, null] }]);
+        }""", largest)
+        labels = page.evaluate(PLOT_LABELS)
+        assert labels["top"]["text"] == written, labels["top"]
+        assert_the_labels_fit(labels, (largest, lang, width))
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_a_tiny_loss_on_the_page_is_written_whole(browser, live_server, lang, width, height):
+    """A 0 that LeNet reads as 0 at 99.9999%: the loss is about 10⁻⁶, so after five steps the plot's top label is
+    written a × 10⁻ⁿ, and every label of the plot is whole and apart."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{live_server}/learn?model=lenet&lang={lang}")
+    box = pad_box(page)
+    draw_with_mouse(page, digit_strokes(0, box["width"], seed=42).strokes, box)
+    assert wait_done(page) == "0"
+    page.wait_for_selector("#learn-result:not([hidden])[data-state=done] [data-testid=loss-plot] polyline",
+                           state="attached", timeout=90_000)
+    page.fill("[data-testid=steps]", "5")
+    page.click("[data-testid=learn-step]")
+    page.wait_for_function("() => document.querySelector('#learn-result').dataset.state === 'done'"
+                           " && document.querySelectorAll('[data-testid=loss-plot] circle').length === 6",
+                           timeout=90_000)
+    labels = page.evaluate(PLOT_LABELS)
+    assert re.fullmatch(r"\d\.\d × 10⁻[¹²³⁴⁵⁶⁷⁸⁹][⁰¹²³⁴⁵⁶⁷⁸⁹]?", labels["top"]["text"]), labels["top"]
+    assert_the_labels_fit(labels, (lang, width))
+    context.close()
+
+
 def test_the_page_in_japanese(page, live_server):
     open_learn_with(page, live_server, 5, seed=45, lang="ja")
     assert page.get_attribute("html", "lang") == "ja"
