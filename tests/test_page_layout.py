@@ -102,7 +102,7 @@ HEADER_ROWS = """() => {
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-@pytest.mark.parametrize("width", [390, 1280, 1920])
+@pytest.mark.parametrize("width", [390, 620, 1280, 1920])  # 620: English's seven links once ran 58 px off a small tablet
 @pytest.mark.parametrize("name", [*PAGES, "learn", "classroom"])
 def test_the_header_is_one_row_from_1280_px(browser, live_server, name, width, language):
     """The header's brand, pages, network chooser and language on one row at 1280 px and wider (they
