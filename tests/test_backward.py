@@ -345,7 +345,11 @@ def test_one_sgd_step_gives_tensorflows_weights_and_probabilities(name):
         worst = (np.abs(change - expected) - grid).max()
         assert worst <= RELATIVE * np.abs(expected).max() + 1e-12, f"{name} {key} change: {worst:.3g} beyond the grid"
     np.testing.assert_allclose(result.trajectory[0].probabilities, probabilities, atol=1e-5)
-    assert result.trajectory[0].loss == pytest.approx(losses[0], rel=1e-4)
+    # A confident network's loss is -log of float32 probabilities near 1, which lie on a grid of 2^-24 there:
+    # two losses of ~1e-5 can differ by a few of its steps (1%) however closely the arithmetic agrees (a
+    # fresh machine's oneDNN put lenet's 8.46e-6 against 8.34e-6, two steps apart). A few steps per image.
+    grid = float(np.spacing(np.float32(0.5))) * 4 * len(LABELS)
+    assert result.trajectory[0].loss == pytest.approx(losses[0], rel=1e-4, abs=grid)
     first = next(layer.name for layer in layers if "kernel" in weights.get(layer.name, {}))
     assert weights[first]["kernel"] is not result.weights[first]["kernel"]  # the served weights stay
 
