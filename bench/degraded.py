@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         results[degradation] = {name: summary([answer[name] for answer in answers], labels) for name in names}
 
     print(f"\n% read right ({default}: the share answered with no digit, and its commonest misreadings)")
-    columns = [default, *(name for name in names if name != default)]
+    columns = names  # the registry's order: the default first
     width = max(len(name) for name in DEGRADATIONS) + 2
     print(f"{'degradation':<{width}}" + "".join(f"{name:>16}" for name in columns) + f"  {default}: no digit; misread")
     for degradation, per_network in results.items():

@@ -17,7 +17,7 @@ import itertools
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFile
@@ -268,7 +268,7 @@ class Ink:
 
     grey: Image.Image  # mode "L"
     table: np.ndarray  # uint8 (256,), monotonic: ink rises with the grey level, or falls with it
-    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)  # np.asarray(grey), when at hand
+    pixels: np.ndarray  # np.asarray(grey), made once: the median and the box both read every pixel
 
     def image(self) -> Image.Image:
         """The whole ink image (255 = full ink)."""
@@ -284,7 +284,7 @@ class Ink:
         levels = np.flatnonzero(self.table >= INK_LEVEL)
         if not len(levels):
             return None
-        grey = np.asarray(self.grey) if self.pixels is None else self.pixels
+        grey = self.pixels
         if levels[-1] == 255 and len(levels) == 256 - levels[0]:  # grey >= levels[0]
             rows, columns = grey.max(axis=1) >= levels[0], grey.max(axis=0) >= levels[0]
         elif levels[0] == 0 and len(levels) == levels[-1] + 1:  # grey <= levels[-1]
@@ -538,7 +538,8 @@ def to_mnist(ink: Image.Image | Ink) -> Prepared:
     pixel for pixel, as doing each step on the whole float image.
     """
     if isinstance(ink, Image.Image):
-        ink = Ink(ink if ink.mode == "L" else ink.convert("L"), IDENTITY)
+        grey = ink if ink.mode == "L" else ink.convert("L")
+        ink = Ink(grey, IDENTITY, np.asarray(grey))
     box = ink.box()
     if box is None:
         return _empty()
