@@ -35,6 +35,10 @@ SEED = 1234
 # crossbar, an open 4, ...: train/synth.py), added to the training split.
 VARIANT_DRAWINGS = 10000
 VARIANT_SEED = 9001
+# Digits reach the app small, blocky or scanned as well as drawn (issue 24: digit-lens read a set of
+# scanned digits by other writers worse after it learnt the variants): a quarter of its training images
+# are also seen at low resolution (train/augment.py).
+LOW_RESOLUTION_PROBABILITY = 0.25
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -128,6 +132,7 @@ def export(name: str, args: argparse.Namespace, mnist) -> bool:
 def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
     """Fit, evaluate and save the project's own network into ``args.out / "digit-lens"``."""
     from train import data
+    from train.augment import AugmentConfig
     from train.checkpoints import save_checkpoints
     from train.fit import train_and_evaluate
     from train.synth import synthetic_set
@@ -145,6 +150,7 @@ def train_digit_lens(args: argparse.Namespace, mnist, command: str) -> None:
         limit=args.limit,
         verbose=args.verbose,
         extra_training=extra,
+        augment=AugmentConfig(low_resolution_probability=LOW_RESOLUTION_PROBABILITY),
     )
     network = NETWORKS["digit-lens"]
     out = args.out / network.name

@@ -3,8 +3,12 @@
 People draw thicker, thinner, smaller and more slanted than MNIST's writers,
 with a mouse that wobbles. Each training image gets one random affine
 transform (rotation, shear, per-axis scale, shift: one interpolation, so no
-compounding blur) and a random change of stroke thickness. All randomness is
-stateless and keyed by (seed, batch index), so a run is reproducible.
+compounding blur) and a random change of stroke thickness. Digits also reach
+the app small, blocky or scanned (a photo of a form, a digit a few pixels
+tall enlarged): with ``low_resolution_probability`` an image is averaged down
+to a few pixels a side and enlarged back smoothly, as such a digit looks after
+the app's preprocessing. All randomness is stateless and keyed by (seed, batch
+index), so a run is reproducible.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ class AugmentConfig:
     thick_max: float = 1.0
     thin_max: float = 0.5
     thickness_probability: float = 0.6
+    # Low resolution: the 28x28 image box-averaged to a side drawn from
+    # [low_resolution_low, low_resolution_high] pixels (one side per batch),
+    # then enlarged back bilinearly; 0 leaves every image at full resolution.
+    low_resolution_probability: float = 0.0
+    low_resolution_low: int = 9
+    low_resolution_high: int = 14
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -80,6 +90,21 @@ def _vary_thickness(images: tf.Tensor, seeds: tf.Tensor, config: AugmentConfig) 
     return images + thicker + thinner
 
 
+def _lower_resolution(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """Some images averaged down to a few pixels a side and enlarged back: small or scanned digits."""
+    # Seeds of their own, so that the other transforms draw what they drew before this one existed.
+    seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, 1), num=2)
+    batch_size = tf.shape(images)[0]
+    size = tf.shape(images)[1:3]
+    side = tf.random.stateless_uniform(
+        [], seed=seeds[0], minval=config.low_resolution_low, maxval=config.low_resolution_high + 1, dtype=tf.int32
+    )
+    small = tf.image.resize(images, tf.stack([side, side]), method="area")
+    blocky = tf.image.resize(small, size, method="bilinear")
+    applied = tf.random.stateless_uniform([batch_size], seed=seeds[1]) < config.low_resolution_probability
+    return tf.where(applied[:, None, None, None], blocky, images)
+
+
 def augment_batch(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = AugmentConfig()) -> tf.Tensor:
     """Augment a batch of float32 images (B, 28, 28, 1) in [0, 255].
 
@@ -104,4 +129,6 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = Au
         fill_mode="CONSTANT",
     )
     images = _vary_thickness(images, seeds, config)
+    if config.low_resolution_probability > 0:
+        images = _lower_resolution(images, seed, config)
     return tf.clip_by_value(images, 0.0, 255.0)
