@@ -36,9 +36,11 @@ SEED = 1234
 VARIANT_DRAWINGS = 10000
 VARIANT_SEED = 9001
 # Digits reach the app small, blocky or scanned as well as drawn (issue 24: digit-lens read a set of
-# scanned digits by other writers worse after it learnt the variants): a quarter of its training images
-# are also seen at low resolution (train/augment.py).
-LOW_RESOLUTION_PROBABILITY = 0.25
+# scanned digits by other writers worse after it learnt the variants): a tenth of its training images
+# are also seen at low resolution (train/augment.py). A quarter read those digits a little better
+# still (97.66% against 97.44%, `python -m bench.other_writers`) but MNIST's test set worse (99.48%
+# against 99.59%); docs/networks.md.
+LOW_RESOLUTION_PROBABILITY = 0.1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
