@@ -3,12 +3,14 @@ English and Japanese), play steps through the training, the URL carries the chec
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
 from tests.conftest import SCREENSHOTS
+from webapp.artifacts import ARTIFACTS, CARD_FILE
 
 pytestmark = pytest.mark.browser
 
@@ -162,7 +164,7 @@ CURVE = """() => {
 def test_the_record_curve_labels_each_epoch_under_its_point_and_flags_the_served_one(page, live_server, model, lang):
     """The axis is the training's order: each label under its own epoch's point, the last epoch labelled, and
     "final" not a point after the last epoch but the flag on the epoch whose weights are served (digit-lens
-    serves its best epoch on validation, 29 of 30, so epoch 30 comes after it)."""
+    serves its best epoch on validation, the card's best_epoch)."""
     entries = page.request.get(f"{live_server}/api/checkpoints?model={model}").json()["checkpoints"]
     final = entries[-1]
     assert final["name"] == "final"
@@ -183,8 +185,10 @@ def test_the_record_curve_labels_each_epoch_under_its_point_and_flags_the_served
     assert served and curve["served"]["checkpoint"] == served[-1]["name"]
     assert curve["served"]["x"] == curve["points"][served[-1]["name"]] == curve["marker"]
     assert curve["served"]["text"] == {"en": "final", "ja": "最終"}[lang]
-    if model == "digit-lens":
-        assert served[-1]["epoch"] < trained[-1]["epoch"]  # trained on past its best epoch
+    # The flag sits on the epoch the card says was kept (digit-lens: its best on validation; the seeds: their last).
+    training = json.loads((ARTIFACTS / model / CARD_FILE).read_text())["training"]
+    assert served[-1]["epoch"] == training.get("best_epoch", training["epochs"])
+    if served[-1]["epoch"] < trained[-1]["epoch"]:  # trained on past the kept epoch: the flag is before the end
         assert curve["served"]["x"] < curve["points"][trained[-1]["name"]]
     assert page.console_errors == []
 
