@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal, localcontext
 
+import numpy as np
 import pytest
 
 from tests.browser import digit_strokes, draw_with_mouse, pad_box, wait_done
@@ -328,6 +330,148 @@ def test_a_tiny_loss_on_the_page_is_written_whole(browser, live_server, lang, wi
     assert re.fullmatch(r"\d\.\d × 10⁻[¹²³⁴⁵⁶⁷⁸⁹][⁰¹²³⁴⁵⁶⁷⁸⁹]?", labels["top"]["text"]), labels["top"]
     assert_the_labels_fit(labels, (lang, width))
     context.close()
+
+
+# The page's numbers: "0.5905265", "−0.0270532", "3.29076 × 10⁻¹⁶", and near 1 "1 − 1.07288 × 10⁻⁶".
+NUMBER = r"−?\d+(?:\.\d+)?(?: × 10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?"
+PROBABILITY = rf"1 − {NUMBER}|{NUMBER}"
+# L = −log y[k] = −log <y> = <L>, in either language (a y written 1 − ε is bracketed).
+LOSS_EQUATION = re.compile(rf"L = −log y\[(\d)\] = −log (\((?:{PROBABILITY})\)|{NUMBER}) = ({NUMBER})")
+# The rule of the softmax with the cross-entropy error: "... with y_k = <y> and t_k = <t>." ("、" in Japanese).
+GRADIENT_RULE = re.compile(rf"y_(\d) = ({PROBABILITY})(?: and |、)t_\1 = ([01])")
+SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def written(text: str) -> Decimal:
+    """The number a text of the page writes, exactly (its exponent is that of its last digit shown)."""
+    text = text.strip().strip("()")
+    if text.startswith("1 − "):
+        return 1 - written(text[len("1 − "):])
+    mantissa, _, power = text.replace("−", "-").partition(" × 10")
+    return Decimal(mantissa).scaleb(int(power.translate(SUPERSCRIPTS)) if power else 0)
+
+
+def rounds_to(value, shown: str) -> bool:
+    """``value`` (exact) rounds to ``shown`` in the digits ``shown`` has: within half a unit of its last digit."""
+    target = written(shown)
+    return abs(Decimal(value) - target) <= Decimal(5).scaleb(target.as_tuple().exponent - 1)
+
+
+def assert_rounds_to(value, shown: str, what) -> None:
+    assert rounds_to(value, shown), (what, shown, value)
+
+
+def assert_writes(probability: float, text: str) -> None:
+    """``text`` writes ``probability`` rounded: its digits, or for "1 − ε" the digits of 1 − it."""
+    text = text.strip("()")
+    if text.startswith("1 − "):
+        assert_rounds_to(1 - Decimal(probability), text[len("1 − "):], ("1 − y", probability))
+    else:
+        assert_rounds_to(probability, text, ("y", probability))
+
+
+def minus_log(y: Decimal) -> Decimal:
+    with localcontext() as context:
+        context.prec = 60
+        return -y.ln()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("query, digit, seed, label, form", [
+    ("model=lenet", 0, 42, 0, "1 − ε"),  # y[0] = 1 − 1.07288 × 10⁻⁶: on main "−log 0.999999 = 1.07288 × 10⁻⁶"
+    ("checkpoint=step-50", 3, 41, 3, "decimal"),  # 0.9729468: on main the rule's "y_3 = 0.972947" missed y − t
+    ("checkpoint=step-10", 3, 41, 1, "decimal"),  # a 3 read as 1 at 59%: on main "−log 0.590526 = 0.526741"
+    ("", 3, 46, 8, "decimal"),  # a label not drawn: 3.29 × 10⁻¹⁶
+    ("", 3, 46, 3, "1"),  # y[3] is 1 in float32: the loss is 0
+])
+def test_the_loss_and_y_minus_t_add_up_in_the_digits_shown(browser, live_server, lang, query, digit, seed, label,
+                                                            form):
+    """The loss line L = −log y[k] = −log <y> = <L>: −log of the y written, worked out exactly, rounds to the L
+    written in the digits it shows; L is the server's loss and y its float32 probability, each rounded to the
+    digits shown. Near 1 y is written 1 − ε (as a decimal its digits were a run of 9s, and −log 0.999999 is not
+    1.07288 × 10⁻⁶); y = 1 says float32 made it so. The softmax's gradient panel of the label, y_k − t_k = the
+    gradient in its title, adds up the same way."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    responses = []
+    page.on("response", lambda response: responses.append(response)
+            if "/api/learn?" in response.url and response.request.method == "POST" else None)
+    page.goto(f"{live_server}/learn?lang={lang}&{query}")
+    box = pad_box(page)
+    draw_with_mouse(page, digit_strokes(digit, box["width"], seed=seed).strokes, box)
+    wait_done(page)
+    page.wait_for_selector("#learn-result:not([hidden])[data-state=done]", timeout=90_000)
+    if page.locator("input[name=label]:checked").get_attribute("value") != str(label):
+        page.locator(f"input[name=label][value='{label}']").check(force=True)
+        page.wait_for_selector(f"[data-testid=loss]:has-text('y[{label}]')", timeout=90_000)
+    page.wait_for_selector("#learn-result[data-state=done] [data-testid=gradient-bands] .gradient-band", timeout=90_000)
+    answer = next(response.json() for response in reversed(responses)
+                  if response.ok and response.json()["label"] == label)
+    probability, loss = answer["probabilities"][label], answer["loss"]
+
+    line = page.locator("[data-testid=loss]").text_content()
+    equation = LOSS_EQUATION.search(line)
+    assert equation and equation[1] == str(label), line
+    y, shown_loss = equation[2], equation[3]
+    assert_rounds_to(minus_log(written(y)), shown_loss, ("−log y", line))
+    assert_rounds_to(loss, shown_loss, ("the server's loss", line))
+    if form == "1":
+        assert probability == 1.0 and loss == 0.0 and y == "1" and shown_loss == "0", (answer["loss"], line)
+        assert "float32" in line and ("exactly 1" if lang == "en" else "ちょうど 1") in line, line
+    else:
+        assert y.startswith("(1 − ") == (form == "1 − ε"), line
+        assert_writes(probability, y)
+
+    # δ of the label: the panel's rule y_k − t_k with the numbers, against the gradient in its title.
+    page.locator("[data-testid=delta] .delta-cell.label").click()
+    page.wait_for_selector("#gradient-panel[data-state=done]", timeout=60_000)
+    title = page.locator("#gradient-panel .explain-title").text_content()
+    rule = GRADIENT_RULE.search(page.locator("#gradient-panel .gradient-rule").text_content())
+    assert rule and rule[1] == str(label) and rule[3] == "1", page.locator("#gradient-panel .gradient-rule").text_content()
+    gradient = re.fullmatch(rf"∂L/∂\w+\[{label}\] = ({NUMBER})", title)
+    assert gradient, title
+    assert_rounds_to(written(rule[2]) - 1, gradient[1], ("y − t", rule[0], title))
+    context.close()
+
+
+def test_probabilities_are_written_so_that_minus_log_and_y_minus_1_hold(page, live_server):
+    """format.js's probabilityText on float32 probabilities from 10⁻³⁰ to 1 (a thousand near 1, 1 − k·2⁻²⁴): with
+    the loss as the server computes it (−log of the float32 value, in float64) and y − 1 as the backward pass
+    does (in float32), −log of the y written, and y written − 1, round to the loss and the gradient written."""
+    generator = np.random.default_rng(8)
+    probabilities = np.concatenate([
+        10.0 ** generator.uniform(-30, 0, 1500), generator.uniform(0.5, 1, 1500),
+        1 - generator.integers(1, 2 ** 17, 1000) * 2.0 ** -24, [1.0, 0.5, 0.99, 2.0 ** -126],
+    ]).astype(np.float32)
+    losses = -np.log(probabilities.astype(np.float64))
+    gradients = probabilities - np.float32(1)
+    page.goto(f"{live_server}/learn")
+    texts = page.evaluate("""async ([probabilities, losses, gradients]) => {
+        const { minusLog, number, probabilityText } = await import('/static/js/lib/gradient/format.js');
+        return probabilities.map((y, i) => {
+            const loss = number(losses[i], { digits: 6 });
+            const gradient = number(gradients[i], { digits: 6 });
+            return [probabilityText(y, loss, minusLog).text, loss,
+                    probabilityText(y, gradient, (written, complement) => -complement).text, gradient];
+        });
+    }""", [probabilities.tolist(), losses.tolist(), gradients.tolist()])
+    across = 0
+    for probability, (y, shown_loss, y_rule, shown_gradient) in zip(probabilities.tolist(), texts):
+        if probability == 1:
+            assert y == "1" and y_rule == "1" and shown_gradient == "0.00000", (y, y_rule, shown_gradient)
+            continue
+        assert y.startswith("1 − ") == (1 - probability < 0.01), (probability, y)
+        assert_rounds_to(minus_log(written(y)), shown_loss, (probability, y))
+        assert_writes(probability, y)
+        assert_writes(probability, y_rule)
+        if not rounds_to(written(y_rule) - 1, shown_gradient):
+            # Only where float32's y − 1 rounded across the gradient's last digit shown (y < 0.5): then y is written
+            # as the float32 value it is, to 9 digits.
+            assert not rounds_to(Decimal(probability) - 1, shown_gradient), (probability, y_rule, shown_gradient)
+            assert written(y_rule) == round(Decimal(probability), 8 - Decimal(probability).adjusted()), (probability, y_rule)
+            across += 1
+    assert across < 0.01 * len(probabilities), across
+    assert page.console_errors == []
 
 
 def test_the_page_in_japanese(page, live_server):

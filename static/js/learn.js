@@ -14,7 +14,7 @@ import { apiUrl, onModelChange } from './lib/network.js';
 import { Pad } from './lib/pad.js';
 import { buildBands, cellOf, gradientKey } from './lib/gradient/bands.js';
 import { renderCheck, renderUpdate } from './lib/gradient/check.js';
-import { element, number } from './lib/gradient/format.js';
+import { element, minusLog, number, probabilityText } from './lib/gradient/format.js';
 import { renderTerms } from './lib/gradient/index.js';
 import { drawLossPlot } from './lib/gradient/plot.js';
 
@@ -235,15 +235,45 @@ function probabilityRows(node, before, after, digit) {
   );
 }
 
+/**
+ * L = −log y[label] with the numbers: the loss as the server computed it (−log of the float32 probability, in
+ * float64), and y written with the digits that make −log of it that loss in the digits shown.
+ */
+function lossLine(answer) {
+  const { label, loss } = answer;
+  const probability = answer.probabilities[label];
+  if (probability === 1 && loss === 0) {
+    // The softmax in float32 rounded the label's probability to 1: the others' sum is what it lost.
+    const rest = answer.probabilities.reduce((sum, value, digit) => (digit === label ? sum : sum + value), 0);
+    return withNumbers(t('Cross-entropy error (交差エントロピー誤差) of the label %(label)s: L = −log y[%(label)s] = −log 1 = 0. In float32, y[%(label)s] is exactly 1: the other probabilities add up to only %(rest)s, too little to move it off 1 (the nearest float32 number below 1 is %(below)s).', {
+      label,
+      rest: slot(0),
+      below: slot(1),
+    }), [number(rest, { digits: 2 }), `1 − ${number(2 ** -24, { digits: 3 })}`]);
+  }
+  // A probability 0 in float32 (a label the network rules out by a logit gap over ~100) has the loss ∞ (null).
+  const shown = probability === 0 ? '∞' : number(loss, { digits: 6 });
+  const y = probabilityText(probability, shown, minusLog);
+  const p = y.difference ? `(${y.text})` : y.text; // −log (1 − ε), not −log 1 − ε
+  return withNumbers(t('Cross-entropy error (交差エントロピー誤差) of the label %(label)s: L = −log y[%(label)s] = −log %(p)s = %(loss)s', {
+    label,
+    p: slot(0),
+    loss: slot(1),
+  }), [p, shown]);
+}
+
+// Where number i goes in a translated sentence (t() returns plain text; a translation may reorder them).
+const slot = (index) => `\u0001${index}\u0001`;
+
+/** The nodes of a sentence made with slot(i) for numbers[i]: each number a span kept whole on one line. */
+function withNumbers(text, numbers) {
+  return text.split(/\u0001(\d)\u0001/).map((part, index) => (index % 2 ? element('span', 'number', numbers[Number(part)]) : part));
+}
+
 function showLearned(answer) {
   empty.hidden = true;
   result.hidden = false;
-  const p = answer.probabilities[answer.label];
-  document.querySelector('[data-testid=loss]').textContent = t('Cross-entropy error (交差エントロピー誤差) of the label %(label)s: L = −log y[%(label)s] = −log %(p)s = %(loss)s', {
-    label: answer.label,
-    p: number(p, { digits: 6 }),
-    loss: number(answer.loss, { digits: 6 }),
-  });
+  document.querySelector('[data-testid=loss]').replaceChildren(...lossLine(answer));
   const deltas = document.querySelector('[data-testid=delta]');
   deltas.replaceChildren(
     ...answer.delta.map((value, digit) => {

@@ -26,6 +26,44 @@ export function number(value, { digits = 4, decimals = null } = {}) {
   return text.replace('-', '−');
 }
 
+// Within this distance of 1 a probability is written 1 − ε: as a decimal it is a run of 9s whose last digits,
+// the ones −log y and y − 1 are made of, would take 8 to 13 significant digits to show.
+const NEAR_ONE = 0.01;
+
+/**
+ * A probability y in [0, 1] written so that a number computed from it holds in the digits shown: `result` of
+ * the y written, written by `number` with `digits`, is the text `shown`. The fewest significant digits from
+ * `digits` up that do it (more where the result sits near a rounding boundary); a y within 0.01 of 1 as
+ * "1 − ε" with ε = 1 − y (exact for a float32 y), so its digits are ε's; 1 and 0 as "1" and "0".
+ *
+ * Args: `result(written, complement)` gets the y written and 1 − it (exact near 1: for log1p and y − 1).
+ * Returns: `{ text, difference }`, `difference` true for "1 − ε" (to be bracketed after −log).
+ */
+export function probabilityText(value, shown, result, { digits = 6 } = {}) {
+  if (value === 1 || value === 0) return { text: String(value), difference: false };
+  const difference = 1 - value < NEAR_ONE;
+  const write = (written) => {
+    if (difference) {
+      const epsilon = Number((1 - value).toPrecision(written));
+      return { text: `1 − ${number(epsilon, { digits: written })}`, value: 1 - epsilon, complement: epsilon };
+    }
+    const y = Number(value.toPrecision(written));
+    return { text: number(y, { digits: written }), value: y, complement: 1 - y };
+  };
+  // 17 digits write any float64 exactly. A `shown` that even they miss was rounded elsewhere (a float32
+  // gradient against its exact value): then 9 digits, a float32's, and the page's float32 notes say the rest.
+  for (let written = digits; written <= 17; written += 1) {
+    const candidate = write(written);
+    if (number(result(candidate.value, candidate.complement), { digits }) === shown) return { text: candidate.text, difference };
+  }
+  return { text: write(9).text, difference };
+}
+
+/** −log y for `probabilityText`: log1p(−(1 − y)) near 1, where y itself has lost the digits of 1 − y. */
+export function minusLog(written, complement) {
+  return complement < 0.5 ? -Math.log1p(-complement) : -Math.log(written);
+}
+
 /** Decimals that show `value`'s scale to about `digits` significant digits (for sums shown in one column). */
 export function decimalsFor(scale, digits = 5) {
   if (!(scale > 0) || !Number.isFinite(scale)) return 4;

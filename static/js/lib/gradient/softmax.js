@@ -1,17 +1,22 @@
 // Where backpropagation starts: the softmax with the cross-entropy error (the book's SoftmaxWithLoss).
 
 import { t } from '../i18n.js';
-import { number, termsView } from './format.js';
+import { number, probabilityText, termsView } from './format.js';
 
 /** d L / d score k = y_k − t_k. */
 export function renderLoss(answer) {
   const k = answer.at[0];
+  const teacher = answer.factors[1][0];
+  // y written so that y − t is the gradient in the digits the panel's title shows it with (y near 1 as 1 − ε).
+  const y = probabilityText(answer.factors[0][0], number(answer.value, { digits: 6 }), (written, complement) =>
+    teacher === 1 ? -complement : written,
+  );
   return termsView(
     answer,
     t('The softmax turned the scores into probabilities y, and the loss is the cross-entropy error L = −log y[label]. Together their gradient with respect to score %(k)s is simply y_%(k)s − t_%(k)s (the book’s SoftmaxWithLoss: y − t), with y_%(k)s = %(y)s and t_%(k)s = %(t)s.', {
       k,
-      y: number(answer.factors[0][0], { digits: 6 }),
-      t: answer.factors[1][0],
+      y: y.text,
+      t: teacher,
     }),
     { heads: [t('value'), t('sign')], describe: (i) => (i === 0 ? `y_${k}` : `t_${k}`) },
   );
