@@ -431,6 +431,113 @@ def test_the_loss_and_y_minus_t_add_up_in_the_digits_shown(browser, live_server,
     gradient = re.fullmatch(rf"∂L/∂\w+\[{label}\] = ({NUMBER})", title)
     assert gradient, title
     assert_rounds_to(written(rule[2]) - 1, gradient[1], ("y − t", rule[0], title))
+    # The table of its terms, y × 1 and t × (−1): each product exact, the terms adding up to the sum shown in its
+    # digits, and that sum the title's number (near 1 "1.0000 × 1 = 1.00000", "−1.00000", "sum 0.00000" hid the
+    # title's −1.07288 × 10⁻⁶).
+    rows = page.locator("#gradient-panel .terms-table tbody tr:not(.terms-total)").evaluate_all(
+        "rows => rows.map((row) => [...row.querySelectorAll('td.num')].map((cell) => cell.textContent))")
+    total = page.locator("#gradient-panel .terms-total td.num").text_content()
+    assert len(rows) == 2, rows
+    for a, b, term in rows:
+        assert written(a) * written(b) == written(term), (a, b, term)
+    assert_rounds_to(sum(written(term) for _, _, term in rows), total, ("the terms' sum", rows))
+    assert written(total) == written(gradient[1]), (total, title)
+    context.close()
+
+
+def open_lenet_zero(browser, live_server, lang: str, width: int, height: int):
+    """LeNet and a drawn 0 (seed 42): y[0] = 1 − ~10⁻⁶, about 18 float32 steps below 1. Returns the page and the
+    /api/learn answers it received."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    responses = []
+    page.on("response", lambda response: responses.append(response)
+            if "/api/learn?" in response.url and response.request.method == "POST" else None)
+    page.goto(f"{live_server}/learn?model=lenet&lang={lang}")
+    box = pad_box(page)
+    draw_with_mouse(page, digit_strokes(0, box["width"], seed=42).strokes, box)
+    assert wait_done(page) == "0"
+    page.wait_for_selector("#learn-result:not([hidden])[data-state=done] [data-testid=gradient-bands] .gradient-band",
+                           timeout=90_000)
+    return context, page, responses
+
+
+def check_numbers(page) -> tuple[Decimal, Decimal]:
+    """The gradient check's numerical value and backpropagation's, as the panel writes them."""
+    items = page.locator("#gradient-panel .check-list li").all_text_contents()
+    numerical, backpropagation = (written(re.findall(NUMBER, item)[-1]) for item in items[1:3])
+    return numerical, backpropagation
+
+
+def explain_label_delta(page, label: int) -> None:
+    page.locator("[data-testid=delta] .delta-cell.label").scroll_into_view_if_needed()
+    page.locator("[data-testid=delta] .delta-cell.label").click()
+    page.wait_for_function("(label) => document.querySelector('#gradient-panel').dataset.state === 'done'"
+                           " && document.querySelector('#gradient-panel .explain-title').textContent"
+                           ".includes(`[${label}] =`)", arg=label, timeout=60_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_check_near_float32_s_limit_says_how_much_float32_knows_of_y_minus_t(browser, live_server, lang):
+    """LeNet reads a drawn 0 at y[0] = 1 − ~10⁻⁶: float32 knows y − t there only to a step of 2⁻²⁴, ~6-7% of it,
+    and backpropagation (float32) disagrees with the float64 check by a few %; the check says so, with the
+    numbers: the step, y − t as the δ panel shows it, 2⁻²⁴ / (1 − y) in percent, and the disagreement within a few
+    times that. Taught another digit (y far from 1), the two agree and the note is not there.
+    On a phone the panel's title keeps its number whole ("× 10⁻⁷" never on a line of its own)."""
+    context, page, responses = open_lenet_zero(browser, live_server, lang, 390, 844)
+    loss = next(response.json() for response in reversed(responses) if response.ok)["loss"]
+    y_minus_t = float(np.expm1(-loss))  # the float32 y − 1, exactly
+    share = 100 * 2.0 ** -24 / -y_minus_t
+    title_numbers = []
+    for cell in ("a weight of conv1", "δ of the label"):
+        if cell == "δ of the label":
+            explain_label_delta(page, 0)
+        else:
+            tile = page.locator("[data-testid=gradient-band-conv1] canvas.kernel-tile").nth(1)
+            tile.scroll_into_view_if_needed()
+            tile.click()
+            page.wait_for_selector("#gradient-panel[data-state=done][data-layer=conv1] .gradient-check", timeout=60_000)
+        title = page.locator("#gradient-panel .explain-title")
+        value = re.search(rf"= ({NUMBER})$", title.text_content())[1]
+        title_numbers.append(value)
+        # The lines the title's number takes, measured on its text wherever it sits (a span or not).
+        lines = title.evaluate("""(title, value) => {
+            const walker = document.createTreeWalker(title, NodeFilter.SHOW_TEXT);
+            const range = document.createRange();
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.textContent.indexOf(value);
+                if (at >= 0) { range.setStart(node, at); range.setEnd(node, at + value.length); }
+            }
+            return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+        }""", value)
+        assert lines == 1, (title.text_content(), lines)
+        numerical, backpropagation = check_numbers(page)
+        apart = 100 * abs(numerical - backpropagation) / max(abs(numerical), abs(backpropagation))
+        note = page.locator("#gradient-panel .check-float32")
+        # The note where float32 explains the disagreement: more than 1% apart and at most a few times (4) the share
+        # of y − t float32 does not know (a kernel cell may sum nearly cancelling parts and be off by more).
+        explained = 1 < apart <= 4 * Decimal(share)
+        assert note.count() == explained, (lang, title.text_content(), numerical, backpropagation, share)
+        if not explained:
+            continue
+        numbers = note.locator(".number").all_text_contents()
+        assert "2⁻²⁴ ≈ 5.96 × 10⁻⁸" in numbers, numbers
+        (delta,) = [number for number in numbers if number.startswith("−")]
+        (percent,) = [number for number in numbers if number.endswith("%")]
+        assert_rounds_to(y_minus_t, delta, ("y − t", numbers))
+        assert_rounds_to(share, percent[:-1], ("2⁻²⁴ / (1 − y)", numbers))
+        assert "float64" in note.text_content() and ("known only to a few steps" if lang == "en" else "数刻みの精度でしかわかりません") in \
+            note.text_content(), note.text_content()
+    # The δ panel of the label has the note, and its title is y − t as the note writes it.
+    assert explained and title_numbers[1] == delta, (title_numbers, delta)
+
+    page.locator("input[name=label][value='6']").check(force=True)
+    page.wait_for_selector("[data-testid=loss]:has-text('y[6]')", timeout=90_000)
+    page.wait_for_selector("#learn-result[data-state=done] [data-testid=gradient-bands] .gradient-band", timeout=90_000)
+    explain_label_delta(page, 6)
+    numerical, backpropagation = check_numbers(page)
+    assert abs(numerical - backpropagation) <= Decimal("0.01") * abs(numerical), (numerical, backpropagation)
+    assert page.locator("#gradient-panel .check-float32").count() == 0
     context.close()
 
 

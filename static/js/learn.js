@@ -14,7 +14,7 @@ import { apiUrl, onModelChange } from './lib/network.js';
 import { Pad } from './lib/pad.js';
 import { buildBands, cellOf, gradientKey } from './lib/gradient/bands.js';
 import { renderCheck, renderUpdate } from './lib/gradient/check.js';
-import { element, minusLog, number, probabilityText } from './lib/gradient/format.js';
+import { element, minusLog, number, probabilityText, slot, withNumbers } from './lib/gradient/format.js';
 import { renderTerms } from './lib/gradient/index.js';
 import { drawLossPlot } from './lib/gradient/plot.js';
 
@@ -262,14 +262,6 @@ function lossLine(answer) {
   }), [p, shown]);
 }
 
-// Where number i goes in a translated sentence (t() returns plain text; a translation may reorder them).
-const slot = (index) => `\u0001${index}\u0001`;
-
-/** The nodes of a sentence made with slot(i) for numbers[i]: each number a span kept whole on one line. */
-function withNumbers(text, numbers) {
-  return text.split(/\u0001(\d)\u0001/).map((part, index) => (index % 2 ? element('span', 'number', numbers[Number(part)]) : part));
-}
-
 function showLearned(answer) {
   empty.hidden = true;
   result.hidden = false;
@@ -361,10 +353,11 @@ panel.querySelector('.gradient-close').addEventListener('click', () => {
   band?.querySelector('[tabindex="0"]')?.focus();
 });
 
+/** ∂L/∂<cell> = <value>, the value a span kept whole on one line ("−8.34465 × 10⁻⁷", never "× " / "10⁻⁷"). */
 function cellTitle(cell, value) {
   const symbol = { kernel: 'W', bias: 'b', gamma: 'γ', beta: 'β' }[cell.of] ?? '';
   const what = cell.of === 'output' ? `${cell.layer}[${cell.at.join(',')}]` : `${symbol}_${cell.layer}[${cell.at.join(',')}]`;
-  return `∂L/∂${what} = ${number(value, { digits: 6 })}`;
+  return withNumbers(`∂L/∂${what} = ${slot(0)}`, [number(value, { digits: 6 })]);
 }
 
 async function explain(cell, { focus = true } = {}) {
@@ -386,7 +379,7 @@ async function explain(cell, { focus = true } = {}) {
       panelStatus.textContent = t('The server is busy; asking again…');
     });
     if (controller.signal.aborted) return;
-    panelTitle.textContent = cellTitle(cell, answer.value);
+    panelTitle.replaceChildren(...cellTitle(cell, answer.value));
     panelStatus.textContent = '';
     const parts = [renderTerms(answer), renderUpdate(answer), renderCheck(answer)].filter(Boolean);
     if (cell.of === 'output' && learned.layers.find((layer) => layer.name === cell.layer)?.kind === 'Dense') parts.push(weightLinks(cell));

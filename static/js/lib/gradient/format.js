@@ -26,6 +26,14 @@ export function number(value, { digits = 4, decimals = null } = {}) {
   return text.replace('-', '−');
 }
 
+// Where number i goes in a translated sentence (t() returns plain text; a translation may reorder them).
+export const slot = (index) => `\u0001${index}\u0001`;
+
+/** The nodes of a sentence made with slot(i) for numbers[i]: each number a span kept whole on one line. */
+export function withNumbers(text, numbers) {
+  return text.split(/\u0001(\d)\u0001/).map((part, index) => (index % 2 ? element('span', 'number', numbers[Number(part)]) : part));
+}
+
 // Within this distance of 1 a probability is written 1 − ε: as a decimal it is a run of 9s whose last digits,
 // the ones −log y and y − 1 are made of, would take 8 to 13 significant digits to show.
 const NEAR_ONE = 0.01;
@@ -79,9 +87,11 @@ export function factor(value, options) {
 /**
  * The table of terms: each row a × b = term, the largest |term| first, at most MAX_TERMS_SHOWN rows;
  * the rest as one row of their sum, so the column adds up to the value. `describe(i)` names row i's
- * factors (where they come from); `heads` the two factors' column titles.
+ * factors (where they come from); `heads` the two factors' column titles. `written`, if given, is the
+ * texts of the numbers instead (`factors[i]`, `terms[i]`, `total`), for a view whose numbers must be
+ * written so that they add up to its title (the softmax's y − t near 1).
  */
-export function termsTable(answer, { heads, describe }) {
+export function termsTable(answer, { heads, describe, written = null }) {
   const count = answer.terms.length;
   const order = [...answer.terms.keys()].sort((i, j) => Math.abs(answer.terms[j]) - Math.abs(answer.terms[i]));
   const shown = order.slice(0, MAX_TERMS_SHOWN);
@@ -99,11 +109,11 @@ export function termsTable(answer, { heads, describe }) {
     const row = element('tr');
     row.append(
       element('td', 'term-from', describe(index)),
-      element('td', 'num', number(a, { digits: 5 })),
+      element('td', 'num', written ? written.factors[index][0] : number(a, { digits: 5 })),
       element('td', 'op', '×'),
-      element('td', 'num', number(b, { digits: 5 })),
+      element('td', 'num', written ? written.factors[index][1] : number(b, { digits: 5 })),
       element('td', 'op', '='),
-      element('td', 'num', number(answer.terms[index], { decimals })),
+      element('td', 'num', written ? written.terms[index] : number(answer.terms[index], { decimals })),
     );
     body.append(row);
   }
@@ -125,7 +135,7 @@ export function termsTable(answer, { heads, describe }) {
   const total = element('tr', 'terms-total');
   const label = element('td', null, t('sum of the %(count)s terms', { count }));
   label.colSpan = 5;
-  total.append(label, element('td', 'num', number(answer.computed, { decimals })));
+  total.append(label, element('td', 'num', written ? written.total : number(answer.computed, { decimals })));
   body.append(total);
   table.append(body);
   return table;

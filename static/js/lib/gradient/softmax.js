@@ -18,7 +18,17 @@ export function renderLoss(answer) {
       y: y.text,
       t: teacher,
     }),
-    { heads: [t('value'), t('sign')], describe: (i) => (i === 0 ? `y_${k}` : `t_${k}`) },
+    {
+      heads: [t('value'), t('sign')],
+      describe: (i) => (i === 0 ? `y_${k}` : `t_${k}`),
+      // The terms as the rule writes them: y + (−t) adds up to the title in its digits (near 1,
+      // 1 − 1.07288 × 10⁻⁶ − 1 = −1.07288 × 10⁻⁶, where 1.0000 − 1.00000 would read 0).
+      written: {
+        factors: [[y.difference ? `(${y.text})` : y.text, '1'], [String(teacher), '−1']],
+        terms: [y.text, teacher ? '−1' : '0'],
+        total: number(answer.computed, { digits: 6 }),
+      },
+    },
   );
 }
 
