@@ -477,18 +477,45 @@ def explain_label_delta(page, label: int) -> None:
                            ".includes(`[${label}] =`)", arg=label, timeout=60_000)
 
 
+def lines_of(element, values: list[str]) -> list[tuple[str, int]]:
+    """The lines each of ``values`` takes in ``element``, every place its text is found (in a span or not):
+    a Range on the text, its boxes grouped into lines by their tops (a box below the line's middle starts
+    another). Returns (value, lines) pairs; a value not found is there with 0."""
+    return element.evaluate("""(element, values) => values.flatMap((value) => {
+        const found = [];
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (let at = node.textContent.indexOf(value); at >= 0; at = node.textContent.indexOf(value, at + 1)) {
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + value.length);
+                const rects = [...range.getClientRects()].filter((rect) => rect.width > 0).sort((a, b) => a.top - b.top);
+                let lines = 0;
+                let middle = -Infinity;
+                for (const rect of rects) {
+                    if (rect.top > middle) { lines += 1; middle = rect.top + rect.height / 2; }
+                }
+                found.push([value, lines]);
+            }
+        }
+        return found.length ? found : [[value, 0]];
+    })""", values)
+
+
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_a_check_near_float32_s_limit_says_how_much_float32_knows_of_y_minus_t(browser, live_server, lang):
     """LeNet reads a drawn 0 at y[0] = 1 − ~10⁻⁶: float32 knows y − t there only to a step of 2⁻²⁴, ~6-7% of it,
     and backpropagation (float32) disagrees with the float64 check by a few %; the check says so, with the
     numbers: the step, y − t as the δ panel shows it, 2⁻²⁴ / (1 − y) in percent, and the disagreement within a few
     times that. Taught another digit (y far from 1), the two agree and the note is not there.
-    On a phone the panel's title keeps its number whole ("× 10⁻⁷" never on a line of its own)."""
+    On a phone every number of the panel stays whole: its title's, the rule's y, the check's two values and the two
+    under the table ("× 10⁻⁷" never on a line of its own)."""
     context, page, responses = open_lenet_zero(browser, live_server, lang, 390, 844)
     loss = next(response.json() for response in reversed(responses) if response.ok)["loss"]
     y_minus_t = float(np.expm1(-loss))  # the float32 y − 1, exactly
     share = 100 * 2.0 ** -24 / -y_minus_t
     title_numbers = []
+    broken = []  # numbers on more than one line: (cell, where, [(number, lines)])
     for cell in ("a weight of conv1", "δ of the label"):
         if cell == "δ of the label":
             explain_label_delta(page, 0)
@@ -500,17 +527,23 @@ def test_a_check_near_float32_s_limit_says_how_much_float32_knows_of_y_minus_t(b
         title = page.locator("#gradient-panel .explain-title")
         value = re.search(rf"= ({NUMBER})$", title.text_content())[1]
         title_numbers.append(value)
-        # The lines the title's number takes, measured on its text wherever it sits (a span or not).
-        lines = title.evaluate("""(title, value) => {
-            const walker = document.createTreeWalker(title, NodeFilter.SHOW_TEXT);
-            const range = document.createRange();
-            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-                const at = node.textContent.indexOf(value);
-                if (at >= 0) { range.setStart(node, at); range.setEnd(node, at + value.length); }
-            }
-            return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
-        }""", value)
-        assert lines == 1, (title.text_content(), lines)
+        # Each number on one line: the title's, the check's numerical and backpropagation values, the two under
+        # the table of terms, and in the δ panel the rule's y ("1 − 8.34465 ×" / "10⁻⁷" at 390 px in ja).
+        items = page.locator("#gradient-panel .check-list li").all_text_contents()
+        under_table = page.locator("#gradient-panel .gradient-value").text_content()
+        kept_whole = {
+            "#gradient-panel .explain-title": [value],
+            "#gradient-panel .check-list": [re.findall(NUMBER, item)[-1] for item in items[1:3]],
+            "#gradient-panel .gradient-value": re.findall(rf"(?<![A-Za-z0-9.]){NUMBER}", under_table),
+        }
+        assert len(kept_whole["#gradient-panel .gradient-value"]) == 2, under_table
+        if cell == "δ of the label":
+            kept_whole["#gradient-panel .gradient-rule"] = [GRADIENT_RULE.search(
+                page.locator("#gradient-panel .gradient-rule").text_content())[2]]
+        for where, values in kept_whole.items():
+            lines = lines_of(page.locator(where), sorted(set(values)))  # the value and the sum may read alike
+            if not all(count == 1 for _, count in lines):
+                broken.append((cell, where, lines))
         numerical, backpropagation = check_numbers(page)
         apart = 100 * abs(numerical - backpropagation) / max(abs(numerical), abs(backpropagation))
         note = page.locator("#gradient-panel .check-float32")
@@ -530,6 +563,7 @@ def test_a_check_near_float32_s_limit_says_how_much_float32_knows_of_y_minus_t(b
             note.text_content(), note.text_content()
     # The δ panel of the label has the note, and its title is y − t as the note writes it.
     assert explained and title_numbers[1] == delta, (title_numbers, delta)
+    assert not broken, (lang, broken)
 
     page.locator("input[name=label][value='6']").check(force=True)
     page.wait_for_selector("[data-testid=loss]:has-text('y[6]')", timeout=90_000)

@@ -1,7 +1,7 @@
 // The gradient check (勾配確認) and the update of a weight, below a cell's terms.
 
 import { t } from '../i18n.js';
-import { element, number, slot, withNumbers } from './format.js';
+import { element, number, sentence, slot, withNumbers } from './format.js';
 
 // Just below 1, float32 numbers are 2⁻²⁴ apart and float64 numbers 2⁻⁵³: a probability y near 1 is known to a
 // few steps of its type (the softmax's sum, just above 1, rounds at each addition), and so is y − t = −(1 − y).
@@ -32,11 +32,15 @@ export function renderCheck(answer) {
     ),
   );
   const list = element('ul', 'check-list');
+  // Each number a span kept whole: at 390 px "−8.344650 ×" and "10⁻⁷" fell on two lines.
   list.append(
-    element('li', null, `L(+h) = ${number(check.loss_plus, { digits: 10 })},  L(−h) = ${number(check.loss_minus, { digits: 10 })}`),
-    element('li', null, t('numerical: (L(+h) − L(−h)) / 2h = %(value)s', { value: number(check.value, { digits: 7 }) })),
-    element('li', null, t('backpropagation: %(value)s', { value: number(answer.value, { digits: 7 }) })),
-    element('li', 'check-difference', t('difference: %(difference)s', { difference: number(difference, { digits: 2 }) })),
+    sentence('li', null, `L(+h) = ${slot(0)},  L(−h) = ${slot(1)}`, [
+      number(check.loss_plus, { digits: 10 }),
+      number(check.loss_minus, { digits: 10 }),
+    ]),
+    sentence('li', null, t('numerical: (L(+h) − L(−h)) / 2h = %(value)s', { value: slot(0) }), [number(check.value, { digits: 7 })]),
+    sentence('li', null, t('backpropagation: %(value)s', { value: slot(0) }), [number(answer.value, { digits: 7 })]),
+    sentence('li', 'check-difference', t('difference: %(difference)s', { difference: slot(0) }), [number(difference, { digits: 2 })]),
   );
   node.append(list);
   const note = float32Note(answer, check, difference);

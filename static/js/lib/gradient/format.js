@@ -34,6 +34,13 @@ export function withNumbers(text, numbers) {
   return text.split(/\u0001(\d)\u0001/).map((part, index) => (index % 2 ? element('span', 'number', numbers[Number(part)]) : part));
 }
 
+/** An element holding a sentence made with slot(i) for numbers[i], each number kept whole (withNumbers). */
+export function sentence(tag, className, text, numbers) {
+  const node = element(tag, className);
+  node.append(...withNumbers(text, numbers));
+  return node;
+}
+
 // Within this distance of 1 a probability is written 1 − ε: as a decimal it is a run of 9s whose last digits,
 // the ones −log y and y − 1 are made of, would take 8 to 13 significant digits to show.
 const NEAR_ONE = 0.01;
@@ -143,22 +150,25 @@ export function termsTable(answer, { heads, describe, written = null }) {
 
 /** A line under the table: the gradient as the vectorised backward pass computed it, in float32. */
 export function valueLine(answer) {
-  return element(
+  return sentence(
     'p',
     'gradient-value',
     t('The backward pass of the whole layer (float32) gives %(value)s; the terms above, added in float64, give %(sum)s.', {
-      value: number(answer.value, { digits: 7 }),
-      sum: number(answer.computed, { digits: 7 }),
+      value: slot(0),
+      sum: slot(1),
     }),
+    [number(answer.value, { digits: 7 }), number(answer.computed, { digits: 7 })],
   );
 }
 
 /**
- * The view of most gradient cells: the rule in words, the table of its terms (`table`: termsTable's
- * options) and the backward pass's value under it.
+ * The view of most gradient cells: the rule in words (a text, or withNumbers' nodes), the table of its
+ * terms (`table`: termsTable's options) and the backward pass's value under it.
  */
 export function termsView(answer, rule, table) {
   const node = element('div');
-  node.append(element('p', 'gradient-rule', rule), termsTable(answer, table), valueLine(answer));
+  const ruleNode = element('p', 'gradient-rule');
+  ruleNode.append(...(Array.isArray(rule) ? rule : [rule]));
+  node.append(ruleNode, termsTable(answer, table), valueLine(answer));
   return node;
 }

@@ -1,7 +1,7 @@
 // Where backpropagation starts: the softmax with the cross-entropy error (the book's SoftmaxWithLoss).
 
 import { t } from '../i18n.js';
-import { number, probabilityText, termsView } from './format.js';
+import { number, probabilityText, slot, termsView, withNumbers } from './format.js';
 
 /** d L / d score k = y_k − t_k. */
 export function renderLoss(answer) {
@@ -13,11 +13,14 @@ export function renderLoss(answer) {
   );
   return termsView(
     answer,
-    t('The softmax turned the scores into probabilities y, and the loss is the cross-entropy error L = −log y[label]. Together their gradient with respect to score %(k)s is simply y_%(k)s − t_%(k)s (the book’s SoftmaxWithLoss: y − t), with y_%(k)s = %(y)s and t_%(k)s = %(t)s.', {
-      k,
-      y: y.text,
-      t: teacher,
-    }),
+    withNumbers(
+      t('The softmax turned the scores into probabilities y, and the loss is the cross-entropy error L = −log y[label]. Together their gradient with respect to score %(k)s is simply y_%(k)s − t_%(k)s (the book’s SoftmaxWithLoss: y − t), with y_%(k)s = %(y)s and t_%(k)s = %(t)s.', {
+        k,
+        y: slot(0),
+        t: teacher,
+      }),
+      [y.text],
+    ),
     {
       heads: [t('value'), t('sign')],
       describe: (i) => (i === 0 ? `y_${k}` : `t_${k}`),
