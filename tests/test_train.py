@@ -84,6 +84,34 @@ def test_no_augmentation_is_the_identity(subset):
     np.testing.assert_allclose(augment_batch(images, tf.constant([0, 0], tf.int64), still).numpy(), images, atol=1e-3)
 
 
+def test_low_resolution_averages_down_and_enlarges_back_what_the_other_transforms_made(subset):
+    """With low_resolution_probability 1 each image is the same batch's image without it (the other transforms
+    draw the same: the step has seeds of its own), area-averaged to one side in [9, 14] and enlarged bilinearly."""
+    images = tf.constant(subset.train_images[:32, :, :, None], tf.float32)
+    seed = tf.constant([5, 6], tf.int64)
+    sharp = augment_batch(images, seed).numpy()
+    low = augment_batch(images, seed, AugmentConfig(low_resolution_probability=1.0)).numpy()
+    matches = [side for side in range(9, 15) if np.allclose(
+        low, tf.clip_by_value(tf.image.resize(tf.image.resize(sharp, [side, side], method="area"), [28, 28]),
+                              0.0, 255.0).numpy(), atol=1e-3)]
+    assert len(matches) == 1, matches
+    # It loses detail: neighbouring pixels differ less, and the ink is kept (averaging moves it, adds none).
+    def roughness(batch):
+        return np.abs(np.diff(batch, axis=1)).sum() + np.abs(np.diff(batch, axis=2)).sum()
+    assert roughness(low) < 0.8 * roughness(sharp)
+    assert low.sum() == pytest.approx(sharp.sum(), rel=0.05)
+
+
+def test_low_resolution_applies_to_its_share_of_images(subset):
+    images = tf.constant(subset.train_images[:200, :, :, None], tf.float32)
+    seed = tf.constant([7, 8], tf.int64)
+    sharp = augment_batch(images, seed).numpy()
+    some = augment_batch(images, seed, AugmentConfig(low_resolution_probability=0.25)).numpy()
+    changed = int(np.sum(np.abs(some - sharp).reshape(len(sharp), -1).max(axis=1) > 1e-3))
+    assert 25 <= changed <= 75  # a quarter of 200 is 50; a binomial's 4.1 standard deviations either side
+    np.testing.assert_array_equal(some, augment_batch(images, seed, AugmentConfig(low_resolution_probability=0.25)))
+
+
 def test_thickness_augmentation_changes_ink_amount(subset):
     images = tf.constant(subset.train_images[:64, :, :, None], tf.float32)
     thicker = AugmentConfig(

@@ -100,9 +100,9 @@ def _lower_resolution(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig)
         [], seed=seeds[0], minval=config.low_resolution_low, maxval=config.low_resolution_high + 1, dtype=tf.int32
     )
     small = tf.image.resize(images, tf.stack([side, side]), method="area")
-    blocky = tf.image.resize(small, size, method="bilinear")
+    enlarged = tf.image.resize(small, size, method="bilinear")
     applied = tf.random.stateless_uniform([batch_size], seed=seeds[1]) < config.low_resolution_probability
-    return tf.where(applied[:, None, None, None], blocky, images)
+    return tf.where(applied[:, None, None, None], enlarged, images)
 
 
 def augment_batch(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = AugmentConfig()) -> tf.Tensor:
