@@ -146,6 +146,16 @@ def readings(app, pngs: Iterable[bytes]) -> list[dict[str, dict]]:
     return answers
 
 
+def served(app) -> tuple[list[str], str, float]:
+    """The app's served networks as ``readings`` answers for them: their names (the default first), the default's
+    name, and the confidence below which the API answers "uncertain"."""
+    from webapp.api import loaded_registry
+
+    with app.app_context():
+        registry = loaded_registry()
+        return registry.names, registry.default, app.config["UNCERTAIN_BELOW"]
+
+
 def read_right(answer: dict, label: int) -> bool:
     """Whether an answer counts as right: the API answered a digit (not empty, not-a-digit or uncertain), the label."""
     return answer["digit"] is not None and answer["digit"] == label
@@ -192,15 +202,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from train import data
     from webapp import create_app
-    from webapp.api import loaded_registry
 
     mnist = data.load()
     images, labels = mnist.test_images[: args.digits], mnist.test_labels[: args.digits]
     app = create_app()
-    with app.app_context():
-        registry = loaded_registry()
-        names, default = registry.names, registry.default
-        uncertain_below = app.config["UNCERTAIN_BELOW"]
+    names, default, uncertain_below = served(app)
     print(" ".join(["python -m bench.degraded", *(sys.argv[1:] if argv is None else argv)]))
     print(f"MNIST test digits 0-{len(images) - 1} (the first {len(images):,}; per digit "
           f"{' '.join(str(count) for count in np.bincount(labels, minlength=10))}), each on a 280x280 canvas, "

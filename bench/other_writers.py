@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from bench.accuracy import canvas_png
-from bench.degraded import readings, summary
+from bench.degraded import readings, served, summary
 from train import optdigits
 
 CANVAS_SIZE = 280
@@ -45,14 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     from webapp import create_app
-    from webapp.api import loaded_registry
 
     images, labels = optdigits.load(args.data_dir)
     app = create_app()
-    with app.app_context():
-        registry = loaded_registry()
-        names, default = registry.names, registry.default
-        uncertain_below = app.config["UNCERTAIN_BELOW"]
+    names, default, uncertain_below = served(app)
     print(" ".join(["python -m bench.other_writers", *(sys.argv[1:] if argv is None else argv)]))
     print(f"{len(labels):,} digits by 13 writers MNIST never had (UCI optical recognition, test set; per digit "
           f"{' '.join(str(count) for count in np.bincount(labels, minlength=10))}), 8x8 scans enlarged to a "

@@ -391,15 +391,7 @@ def test_the_loss_and_y_minus_t_add_up_in_the_digits_shown(browser, live_server,
     digits shown. Near 1 y is written 1 − ε (as a decimal its digits were a run of 9s, and −log 0.999999 is not
     1.07288 × 10⁻⁶); y = 1 says float32 made it so. The softmax's gradient panel of the label, y_k − t_k = the
     gradient in its title, adds up the same way."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    responses = []
-    page.on("response", lambda response: responses.append(response)
-            if "/api/learn?" in response.url and response.request.method == "POST" else None)
-    page.goto(f"{live_server}/learn?lang={lang}&{query}")
-    box = pad_box(page)
-    draw_with_mouse(page, digit_strokes(digit, box["width"], seed=seed).strokes, box)
-    wait_done(page)
+    context, page, responses, _ = open_learn(browser, live_server, f"lang={lang}&{query}", digit, seed)
     page.wait_for_selector("#learn-result:not([hidden])[data-state=done]", timeout=90_000)
     if page.locator("input[name=label]:checked").get_attribute("value") != str(label):
         page.locator(f"input[name=label][value='{label}']").check(force=True)
@@ -445,18 +437,25 @@ def test_the_loss_and_y_minus_t_add_up_in_the_digits_shown(browser, live_server,
     context.close()
 
 
-def open_lenet_zero(browser, live_server, lang: str, width: int, height: int):
-    """LeNet and a drawn 0 (seed 42): y[0] = 1 − ~10⁻⁶, about 18 float32 steps below 1. Returns the page and the
-    /api/learn answers it received."""
+def open_learn(browser, live_server, query: str, digit: int, seed: int, width: int = 1280, height: int = 900):
+    """/learn?<query> with ``digit`` drawn (``seed``) and read: the context, the page, the POST /api/learn
+    responses it receives (collected from before the drawing) and the digit read."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     responses = []
     page.on("response", lambda response: responses.append(response)
             if "/api/learn?" in response.url and response.request.method == "POST" else None)
-    page.goto(f"{live_server}/learn?model=lenet&lang={lang}")
+    page.goto(f"{live_server}/learn?{query}")
     box = pad_box(page)
-    draw_with_mouse(page, digit_strokes(0, box["width"], seed=42).strokes, box)
-    assert wait_done(page) == "0"
+    draw_with_mouse(page, digit_strokes(digit, box["width"], seed=seed).strokes, box)
+    return context, page, responses, wait_done(page)
+
+
+def open_lenet_zero(browser, live_server, lang: str, width: int, height: int):
+    """LeNet and a drawn 0 (seed 42): y[0] = 1 − ~10⁻⁶, about 18 float32 steps below 1. Returns the page and the
+    /api/learn answers it received."""
+    context, page, responses, read = open_learn(browser, live_server, f"model=lenet&lang={lang}", 0, 42, width, height)
+    assert read == "0"
     page.wait_for_selector("#learn-result:not([hidden])[data-state=done] [data-testid=gradient-bands] .gradient-band",
                            timeout=90_000)
     return context, page, responses
