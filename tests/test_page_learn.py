@@ -574,6 +574,70 @@ def test_a_check_near_float32_s_limit_says_how_much_float32_knows_of_y_minus_t(b
     context.close()
 
 
+# The panel's views whose sentences hold numbers, drawn with numbers as long as the page writes: a corner's two slopes
+# (the kink note), a weight's update with SGD and with Adam, and the rules of a ReLU, a sigmoid and a batch
+# normalization (its factor, and γ's channel statistics).
+PANEL_VIEWS = """async () => {
+    const { renderCheck, renderUpdate } = await import('/static/js/lib/gradient/check.js');
+    const { renderTerms } = await import('/static/js/lib/gradient/index.js');
+    const delta = -8.34465e-7;
+    const cell = { through: 'relu2', at: [3, 4, 5], positions: [[3, 4, 5]], factors: [[delta, 1]], terms: [delta], value: delta, computed: delta };
+    const update = { weight: -0.01234567, gradient: delta, new: -0.01234566 };
+    const check = { value: -8.2e-7, h: 1e-4, loss_plus: 0.5000001, loss_minus: 0.5000002, kink: true, left: -1.234567e-7, right: -2.859e-25 };
+    const panel = document.querySelector('#gradient-panel');
+    panel.hidden = false;
+    panel.querySelector('.gradient-panel-body').replaceChildren(
+        renderCheck({ value: delta, loss: 0.5, numerical: check }),
+        renderUpdate({ update: { ...update, optimizer: 'sgd', rate: 0.01 } }),
+        renderUpdate({ update: { ...update, optimizer: 'adam', rate: 0.001 } }),
+        renderTerms({ ...cell, operation: 'relu', input: -1.234567e-6, factors: [[delta, 0]], terms: [0], value: 0, computed: 0 }),
+        renderTerms({ ...cell, operation: 'sigmoid', output: 0.9999912, factors: [[delta, 8.8e-6]], terms: [-7.3e-12], value: -7.3e-12, computed: -7.3e-12 }),
+        renderTerms({ ...cell, operation: 'batch-norm', gamma: -1.2345e-5, deviation: 0.03125 }),
+        renderTerms({ ...cell, operation: 'batch-norm-gamma', mean: -0.0123456, deviation: 3.2e-5 }),
+    );
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_no_number_is_split_across_lines_at_phone_widths(browser, live_server, lang):
+    """From 320 to 430 px no number of /learn is split across lines ("2.859 ×" / "10⁻²⁵"), every occurrence measured
+    (lines_of): LeNet's drawn 0 (y[0] = 1 − ~10⁻⁶) gives tiny numbers to the δ tiles, the loss line, the line after
+    the step, the plot's key and the bias gradients' headings; the panel shows PANEL_VIEWS. Each δ stays inside its
+    tile, and nothing is wider than the phone. (Before the numbers were span.number, 7 to 10 δ broke at 340-430 px,
+    and the line after the step, the key, the headings and the panel's sentences broke at one width or another.)"""
+    context, page, _ = open_lenet_zero(browser, live_server, lang, 390, 844)
+    page.evaluate(PANEL_VIEWS)
+    broken = []  # (width, where, [(number, lines)])
+    for width in range(320, 431, 10):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.wait_for_timeout(50)
+        places = [page.locator(selector) for selector in (
+            "[data-testid=delta]", "[data-testid=loss]", "[data-testid=after]", "#plot-key", "#gradient-panel .gradient-panel-body",
+        )] + page.locator("[data-testid=gradient-bands] .weights-heading").all()
+        for place in places:
+            texts = place.evaluate("""(node) => {
+                const texts = [];
+                const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+                for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+                    if (!text.parentElement.closest('select')) texts.push(text.textContent);
+                }
+                return texts;
+            }""")  # each text apart (a δ tile's digit and value, or a table's cells, read together are no number)
+            values = sorted({value for text in texts for value in re.findall(PROBABILITY, text)})
+            lines = [(value, count) for value, count in lines_of(place, values) if count != 1]
+            if lines:
+                broken.append((width, place.evaluate("(node) => node.id || node.dataset.testid || node.className"), lines))
+        outside = page.locator("[data-testid=delta] .delta-cell").evaluate_all("""(cells) => cells.filter((cell) => {
+            const value = cell.querySelector('.delta-value').getBoundingClientRect();
+            const box = cell.getBoundingClientRect();
+            return value.left < box.left || value.right > box.right;
+        }).map((cell) => cell.textContent)""")
+        assert not outside, (width, outside)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert not broken, (lang, broken)
+    context.close()
+
+
 def test_probabilities_are_written_so_that_minus_log_and_y_minus_1_hold(page, live_server):
     """format.js's probabilityText on float32 probabilities from 10⁻³⁰ to 1 (a thousand near 1, 1 − k·2⁻²⁴): with
     the loss as the server computes it (−log of the float32 value, in float64) and y − 1 as the backward pass

@@ -273,7 +273,7 @@ function showLearned(answer) {
       const button = element('button', digit === answer.label ? 'delta-cell label' : 'delta-cell');
       button.type = 'button';
       button.dataset.digit = String(digit);
-      button.append(element('span', 'delta-digit', String(digit)), element('span', 'delta-value', number(value, { digits: 4 })));
+      button.append(element('span', 'delta-digit', String(digit)), element('span', 'delta-value number', number(value, { digits: 4 })));
       button.setAttribute('aria-label', t('δ of digit %(digit)s: %(value)s; explain it', { digit, value: number(value, { digits: 4 }) }));
       button.addEventListener('click', () => explain({ layer: logitsName(), of: 'output', at: [digit] }));
       item.append(button);
@@ -283,21 +283,27 @@ function showLearned(answer) {
   const last = answer.trajectory[answer.trajectory.length - 1];
   const after = last.probabilities;
   const best = after.indexOf(Math.max(...after.filter((value) => value !== null)));
-  document.querySelector('[data-testid=after]').dataset.digit = last.loss === null ? '' : String(best);
-  document.querySelector('[data-testid=after]').textContent =
-    last.loss === null
-      ? t('After %(steps)s steps with %(optimizer)s (η = %(rate)s) the numbers ran out of range: the learning rate is far too large.', { steps: answer.steps, optimizer: NAMES[answer.optimizer], rate: answer.rate })
-      : tn('After %(num)s step with %(optimizer)s (η = %(rate)s) the network reads %(digit)s; the probability of %(label)s went from %(before)s to %(after)s, the loss from %(lossBefore)s to %(lossAfter)s.',
-          'After %(num)s steps with %(optimizer)s (η = %(rate)s) the network reads %(digit)s; the probability of %(label)s went from %(before)s to %(after)s, the loss from %(lossBefore)s to %(lossAfter)s.', answer.steps, {
+  const afterLine = document.querySelector('[data-testid=after]');
+  afterLine.dataset.digit = last.loss === null ? '' : String(best);
+  if (last.loss === null) {
+    afterLine.textContent = t('After %(steps)s steps with %(optimizer)s (η = %(rate)s) the numbers ran out of range: the learning rate is far too large.', { steps: answer.steps, optimizer: NAMES[answer.optimizer], rate: answer.rate });
+  } else {
+    // The losses a span each, kept whole ("1.073 × 10⁻⁶" never "1.073 ×" / "10⁻⁶").
+    afterLine.replaceChildren(...withNumbers(
+      tn('After %(num)s step with %(optimizer)s (η = %(rate)s) the network reads %(digit)s; the probability of %(label)s went from %(before)s to %(after)s, the loss from %(lossBefore)s to %(lossAfter)s.',
+        'After %(num)s steps with %(optimizer)s (η = %(rate)s) the network reads %(digit)s; the probability of %(label)s went from %(before)s to %(after)s, the loss from %(lossBefore)s to %(lossAfter)s.', answer.steps, {
           optimizer: NAMES[answer.optimizer],
           rate: answer.rate,
           digit: best,
           label: answer.label,
           before: percent.format(answer.probabilities[answer.label]),
           after: percent.format(after[answer.label]),
-          lossBefore: number(answer.loss),
-          lossAfter: number(last.loss),
-        });
+          lossBefore: slot(0),
+          lossAfter: slot(1),
+        }),
+      [number(answer.loss), number(last.loss)],
+    ));
+  }
   probabilityRows(document.querySelector('[data-testid=after-probabilities]'), answer.probabilities, after, answer.label);
   drawPlot();
   buildBands(bandsNode, document.querySelector('#gradient-nav'), answer);

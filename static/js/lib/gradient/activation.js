@@ -2,10 +2,10 @@
 // linear δ × 1 (relu and softmax have their own views).
 
 import { t } from '../i18n.js';
-import { number, termsView } from './format.js';
+import { number, slot, termsView, withNumbers } from './format.js';
 
 export function render(answer) {
-  const numbers = { next: answer.through, y: number(answer.output), slope: number(answer.factors[0][1]) };
+  const numbers = { next: answer.through, y: slot(0), slope: slot(1) };
   let rule;
   let head;
   if (answer.operation === 'sigmoid') {
@@ -20,7 +20,7 @@ export function render(answer) {
   }
   return termsView(
     answer,
-    rule,
+    withNumbers(rule, [number(answer.output), number(answer.factors[0][1])]),
     { heads: ['δ', head], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` },
   );
 }

@@ -4,7 +4,7 @@
 
 import { greyScale, paintHeatmap, scaleFor } from '../colours.js';
 import { t } from '../i18n.js';
-import { element, number } from './format.js';
+import { element, number, sentence, slot } from './format.js';
 
 const MAPS_SHOWN = 8;
 const STRIP_COLUMNS = 32;
@@ -232,7 +232,7 @@ function weightGradients(layer) {
   if (bias) {
     const array = decodeArray(bias);
     node.append(
-      element('p', 'weights-heading', t('∂L/∂b, one per filter or unit (largest |value| %(limit)s)', { limit: number(array.limit, { digits: 3 }) })),
+      sentence('p', 'weights-heading', t('∂L/∂b, one per filter or unit (largest |value| %(limit)s)', { limit: slot(0) }), [number(array.limit, { digits: 3 })]),
       stripCanvas(array.values, signedScale(array.limit), { layer: layer.name, of: 'bias' }, t('∂L/∂b of %(layer)s', { layer: layer.name })),
     );
     node.lastChild.tabIndex = 0;
@@ -251,10 +251,10 @@ function normalisationGradients(layer) {
     const entry = layer.weight_gradient[variable];
     if (!entry) continue; // a layer built with scale=False or center=False has no γ or no β
     const array = decodeArray(entry);
-    const [heading, label] = text[variable](number(array.limit, { digits: 3 }));
+    const [heading, label] = text[variable](slot(0));
     const strip = stripCanvas(array.values, signedScale(array.limit), { layer: layer.name, of: variable }, label);
     strip.tabIndex = 0;
-    node.append(element('p', 'weights-heading', heading), strip);
+    node.append(sentence('p', 'weights-heading', heading, [number(array.limit, { digits: 3 })]), strip);
   }
   return node;
 }

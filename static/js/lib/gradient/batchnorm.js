@@ -2,16 +2,19 @@
 // of an input, δ × γ / √(variance + ε); of γ, Σ x̂ × δ over the channel's cells; of β, Σ δ.
 
 import { t } from '../i18n.js';
-import { element, number, termsView } from './format.js';
+import { number, sentence, slot, termsView, withNumbers } from './format.js';
 
 export function renderInput(answer) {
   return termsView(
     answer,
-    t('%(next)s is a batch normalization. As the network reads, its mean and variance are constants, so its input reaches the output only through the factor γ / √(variance + ε) = %(gamma)s / %(deviation)s: δ × γ / √(variance + ε).', {
-      next: answer.through,
-      gamma: number(answer.gamma),
-      deviation: number(answer.deviation),
-    }),
+    withNumbers(
+      t('%(next)s is a batch normalization. As the network reads, its mean and variance are constants, so its input reaches the output only through the factor γ / √(variance + ε) = %(gamma)s / %(deviation)s: δ × γ / √(variance + ε).', {
+        next: answer.through,
+        gamma: slot(0),
+        deviation: slot(1),
+      }),
+      [number(answer.gamma), number(answer.deviation)],
+    ),
     { heads: ['δ', 'γ / √(σ² + ε)'], describe: () => `δ ${answer.through}[${answer.at.join(',')}]` },
   );
 }
@@ -27,8 +30,8 @@ export function renderGamma(answer) {
     { heads: ['x̂', 'δ'], describe: (index) => `x̂[${answer.positions[index].join(',')}] · δ[${answer.positions[index].join(',')}]` },
   );
   // The channel's mean and √(variance + ε), from which each x̂ was made.
-  const statistics = t('For channel #%(channel)s: x̂ = (x − %(mean)s) / %(deviation)s.', { channel, mean: number(answer.mean), deviation: number(answer.deviation) });
-  node.firstChild.after(element('p', 'gradient-statistics', statistics));
+  const statistics = t('For channel #%(channel)s: x̂ = (x − %(mean)s) / %(deviation)s.', { channel, mean: slot(0), deviation: slot(1) });
+  node.firstChild.after(sentence('p', 'gradient-statistics', statistics, [number(answer.mean), number(answer.deviation)]));
   return node;
 }
 

@@ -51,13 +51,14 @@ export function renderCheck(answer) {
   }
   if (check.kink) {
     node.append(
-      element(
+      sentence(
         'p',
         'check-kink',
         t('Here the loss has a corner (a ReLU input at 0, or equal cells in a max-pooling window): its slope is %(left)s on one side and %(right)s on the other, and the numerical value averages them.', {
-          left: number(check.left, { digits: 5 }),
-          right: number(check.right, { digits: 5 }),
+          left: slot(0),
+          right: slot(1),
         }),
+        [number(check.left, { digits: 5 }), number(check.right, { digits: 5 })],
       ),
     );
   }
@@ -104,26 +105,29 @@ export function renderUpdate(answer) {
   if (!update) return null;
   const node = element('div', 'gradient-update');
   node.append(element('h3', null, t('The update of this weight')));
-  const numbers = {
-    w: number(update.weight, { digits: 7 }),
-    eta: number(update.rate, { digits: 4 }),
-    g: number(update.gradient, { digits: 7 }),
-    next: number(update.new, { digits: 7 }),
-  };
+  // Each number a span kept whole (the line breaks anywhere else: overflow-wrap in learn.css).
+  const numbers = [
+    number(update.weight, { digits: 7 }),
+    number(update.rate, { digits: 4 }),
+    number(update.gradient, { digits: 7 }),
+    number(update.new, { digits: 7 }),
+  ];
+  const slots = { w: slot(0), eta: slot(1), g: slot(2), next: slot(3) };
   if (update.optimizer === 'sgd') {
     node.append(
       element('p', 'update-formula', "w' = w − η·g"),
-      element('p', 'update-numbers', `= ${numbers.w} − ${numbers.eta} × ${update.gradient < 0 ? `(${numbers.g})` : numbers.g} = ${numbers.next}`),
+      sentence('p', 'update-numbers', `= ${slots.w} − ${slots.eta} × ${update.gradient < 0 ? `(${slots.g})` : slots.g} = ${slots.next}`, numbers),
     );
   } else {
     node.append(
-      element(
+      sentence(
         'p',
         'update-numbers',
         t("%(optimizer)s's first step with learning rate η = %(eta)s and gradient g = %(g)s moves w = %(w)s to w' = %(next)s.", {
           optimizer: OPTIMIZER_NAMES[update.optimizer],
-          ...numbers,
+          ...slots,
         }),
+        numbers,
       ),
     );
   }

@@ -1,7 +1,7 @@
 // The loss on the drawing, step by step: one line per optimizer (SVG, no library).
 
 import { t } from '../i18n.js';
-import { number } from './format.js';
+import { number, slot, withNumbers } from './format.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 320;
@@ -69,8 +69,8 @@ export function drawLossPlot(plot, key, series) {
     const item = document.createElement('li');
     item.className = `series-key series-${index}`;
     const last = line.losses[line.losses.length - 1];
-    const after = last === null ? t('diverged') : number(last);
-    item.textContent = t('%(name)s: loss %(before)s → %(after)s', { name: line.name, before: number(line.losses[0]), after });
+    const after = last === null ? t('diverged') : slot(1);
+    item.append(...withNumbers(t('%(name)s: loss %(before)s → %(after)s', { name: line.name, before: slot(0), after }), [number(line.losses[0]), number(last)]));
     key.append(item);
   });
 }
