@@ -246,6 +246,51 @@ def test_maps_and_tiles_fill_whole_rows_at_every_width(browser, live_server):
     context.close()
 
 
+UPDATES = """async () => {
+    const { renderUpdate } = await import('/static/js/lib/gradient/check.js');
+    const w = Math.fround(-0.2235036);
+    const v = Math.fround(-0.01234567);
+    const next = Math.fround(v * (1 - 2 ** -24));  // the float32 number beside v, towards 0
+    const cases = [
+        { optimizer: 'sgd', rate: 0.01, weight: w, gradient: Math.fround(-4.94707e-7), new: w },
+        { optimizer: 'adam', rate: 0.001, weight: v, gradient: Math.fround(2.5e-3), new: next },
+        { optimizer: 'sgd', rate: 0.01, weight: -0.5, gradient: 1, new: Math.fround(-0.51) },
+        { optimizer: 'sgd', rate: 0.01, weight: w, gradient: 0, new: w },
+    ];
+    return cases.map((update) => {
+        const node = renderUpdate({ update });
+        return [update.weight, update.new, node.querySelector('.update-numbers').textContent,
+                node.querySelector('.update-unseen')?.textContent ?? null,
+                node.querySelector('.update-unseen .number')?.textContent ?? null];
+    });
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_an_update_too_small_to_show_says_why(page, live_server, lang):
+    """When w' reads as w, the panel says why, with true numbers: a float32 weight that its step rounds back to
+    (SGD at η = 0.01 with g ≈ −4.9 × 10⁻⁷: η·g is less than half the float32 gap at w, np.spacing), or one that
+    moved by less than 7 significant digits show (its change, exactly w' − w). A visible change, or a zero
+    gradient, gets no such line."""
+    page.goto(f"{live_server}/learn?lang={lang}")
+    (w, same, line, stays, gap_shown), (v, moved, moved_line, small, change_shown), visible, still = page.evaluate(UPDATES)
+    assert same == w and np.float32(w) == w
+    assert re.findall(NUMBER, line)[0] == re.findall(NUMBER, line)[-1]  # w and w' read the same
+    gap = np.spacing(np.abs(np.float32(w)))
+    assert 0.01 * 4.94707e-7 < gap / 2
+    assert_rounds_to(float(gap), gap_shown, "the float32 gap at w")
+    assert "float32" in stays
+    assert moved != v and np.float32(moved) == moved
+    assert re.findall(NUMBER, moved_line)[2] == re.findall(NUMBER, moved_line)[3]  # Adam's w and w' read the same
+    assert_rounds_to(Decimal(moved) - Decimal(v), change_shown, "w' − w")
+    assert visible[3] is None and still[3] is None
+    if lang == "ja":
+        assert "まったく変わりません" in stays and "動きました" in small
+    else:
+        assert stays.startswith("In float32 this weight stays exactly the same") and small.startswith("The weight did move")
+    assert page.console_errors == []
+
+
 def test_numbers_are_written_with_true_minus_signs_and_powers_of_ten(page, live_server):
     page.goto(f"{live_server}/learn")
     written = page.evaluate("""async () => {

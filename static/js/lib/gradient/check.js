@@ -131,5 +131,35 @@ export function renderUpdate(answer) {
       ),
     );
   }
+  const unseen = unseenChange(update, numbers[0] === numbers[3]);
+  if (unseen) node.append(unseen);
   return node;
+}
+
+/** The gap between a float32 number and the next one away from 0 (|w| normal: 2^(exponent − 23)). */
+export function float32Gap(value) {
+  return 2 ** (Math.floor(Math.log2(Math.abs(value))) - 23);
+}
+
+/**
+ * Why w' reads the same as w, or null when the update shows: the weight, kept in float32, did not move at all
+ * (its step rounds back to it), or it moved by less than the 7 digits shown.
+ */
+function unseenChange(update, sameDigits) {
+  if (update.new === update.weight) {
+    if (update.gradient === 0 || update.weight === 0) return null;
+    return sentence(
+      'p',
+      'update-unseen',
+      t('In float32 this weight stays exactly the same: its step is less than half the gap between w and the next float32 number (%(gap)s), so w plus the step rounds back to w.', { gap: slot(0) }),
+      [number(float32Gap(update.weight), { digits: 3 })],
+    );
+  }
+  if (!sameDigits) return null;
+  return sentence(
+    'p',
+    'update-unseen',
+    t('The weight did move, by %(change)s (w plus its step, rounded to the nearest float32 number): too little to show in 7 significant digits.', { change: slot(0) }),
+    [number(update.new - update.weight, { digits: 3 })],
+  );
 }
