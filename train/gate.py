@@ -49,7 +49,7 @@ from train.synth import TYPED_FRACTION
 
 DEFAULT_OUT = ARTIFACTS / GATE_FOLDER
 
-EPOCHS = 10
+EPOCHS = 12
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 SEED = 2468
@@ -59,17 +59,22 @@ SYNTHETIC_TRAINING_SEED = 11
 SYNTHETIC_VALIDATION_SEED = 12
 VALIDATION_SIZE = 5000  # MNIST training digits held out (same split as digit-lens)
 # At most these fractions of the validation digits may be called "not a digit":
-# MNIST's (real handwriting, the messiest digits) and train/synth.py's.
-MNIST_REJECT_BUDGET = 0.0005
+# MNIST's (real handwriting, the messiest digits) and train/synth.py's. 0.1% is 5 of MNIST's 5,000: at 0.05%
+# (2) the threshold was the third-highest score of a few messy real digits (0.9929 for the shipped gate, 0.9231 now).
+MNIST_REJECT_BUDGET = 0.001
 SYNTHETIC_REJECT_BUDGET = 0.005
-# MNIST's digits count twice in an epoch: every real digit, however messy, is a digit.
-MNIST_REPEATS = 2
+# MNIST's digits count three times in an epoch: every real digit, however messy, is a digit.
+MNIST_REPEATS = 3
+# The filters of conv1 and conv2 and dense1's units (32, 32, 64 until session 9: held-out not-digits 93.8%
+# against 95.5% at the same budget; docs/figures.md).
+WIDTHS = (32, 64, 128)
 HELD_OUT_SAMPLE = 400  # the prefix of the held-out set a test recomputes
 
 CLASSES = ("digit", "not-a-digit")
 
 
-def build_gate(conv1_filters: int = 32, conv2_filters: int = 32, dense_units: int = 64, outputs: int = 2):
+def build_gate(conv1_filters: int = WIDTHS[0], conv2_filters: int = WIDTHS[1], dense_units: int = WIDTHS[2],
+               outputs: int = 2):
     """The gate's network: two small convolutions and a dense layer on the 28x28 uint8 image."""
     import keras
     from keras import layers
@@ -146,7 +151,8 @@ def gate_threshold(not_digit: np.ndarray, labels: np.ndarray, mnist_count: int) 
 
 def train_gate(mnist, epochs: int = EPOCHS, seed: int = SEED, limit: int | None = None, verbose: int = 2,
                outputs: int = 2, synthetic: int = SYNTHETIC_TRAINING, initial: Path | None = None,
-               learning_rate: float = LEARNING_RATE, mnist_repeats: int = MNIST_REPEATS):
+               learning_rate: float = LEARNING_RATE, mnist_repeats: int = MNIST_REPEATS,
+               widths: tuple[int, int, int] = WIDTHS):
     """Fit the gate (``outputs=2``; 11 fits the comparison's "11th class" network); return (model, card fields).
 
     Either way the "not a digit" score is the last output's probability. ``initial``: a gate's
@@ -169,7 +175,7 @@ def train_gate(mnist, epochs: int = EPOCHS, seed: int = SEED, limit: int | None 
         y_train, y_val = label_train, label_val
     steps = len(x_train) // BATCH_SIZE
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * epochs, alpha=0.01)
-    model = build_gate(outputs=outputs)
+    model = build_gate(*widths, outputs=outputs)
     if initial is not None:
         model.set_weights(keras.saving.load_model(initial, compile=False).get_weights())
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
@@ -194,6 +200,7 @@ def train_gate(mnist, epochs: int = EPOCHS, seed: int = SEED, limit: int | None 
             "initial_weights": None if initial is None else {
                 "file": str(initial), "sha256": hashlib.sha256(Path(initial).read_bytes()).hexdigest()},
             "mnist_repeats": mnist_repeats,
+            "widths": {"conv1": widths[0], "conv2": widths[1], "dense1": widths[2]},
             "synthetic_training_images": int(synthetic),
             "synthetic_typed_fraction": TYPED_FRACTION,
             "augmentation": AugmentConfig().as_dict(),
@@ -304,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--synthetic", type=int, default=SYNTHETIC_TRAINING, help="synthetic training drawings")
     parser.add_argument("--mnist-repeats", type=int, default=MNIST_REPEATS)
+    parser.add_argument("--widths", type=int, nargs=3, default=WIDTHS, metavar=("CONV1", "CONV2", "DENSE1"))
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -313,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     model, fields = train_gate(mnist, epochs=args.epochs, seed=args.seed, limit=args.limit, verbose=args.verbose,
                                synthetic=args.synthetic, initial=args.initial, learning_rate=args.learning_rate,
-                               mnist_repeats=args.mnist_repeats)
+                               mnist_repeats=args.mnist_repeats, widths=tuple(args.widths))
     command = " ".join(["python -m train.gate", *(argv if argv is not None else sys.argv[1:])])
     card = save_and_export(model, fields, mnist, args.out, round(time.time() - started, 1), command)
     validation, test = card["validation"], card["mnist_test"]
