@@ -273,8 +273,9 @@ function showLearned(answer) {
       const button = element('button', digit === answer.label ? 'delta-cell label' : 'delta-cell');
       button.type = 'button';
       button.dataset.digit = String(digit);
-      button.append(element('span', 'delta-digit', String(digit)), element('span', 'delta-value number', number(value, { digits: 4 })));
-      button.setAttribute('aria-label', t('δ of digit %(digit)s: %(value)s; explain it', { digit, value: number(value, { digits: 4 }) }));
+      const shown = number(value, { digits: 4 });
+      button.append(element('span', 'delta-digit', String(digit)), element('span', 'delta-value number', shown));
+      button.setAttribute('aria-label', t('δ of digit %(digit)s: %(value)s; explain it', { digit, value: shown }));
       button.addEventListener('click', () => explain({ layer: logitsName(), of: 'output', at: [digit] }));
       item.append(button);
       return item;

@@ -137,7 +137,7 @@ export function renderUpdate(answer) {
 }
 
 /** The gap between a float32 number and the next one away from 0 (|w| normal: 2^(exponent − 23)). */
-export function float32Gap(value) {
+function float32Gap(value) {
   return 2 ** (Math.floor(Math.log2(Math.abs(value))) - 23);
 }
 
